@@ -1,0 +1,76 @@
+/* sl_flow: flow keys, symmetric balancing hashes, Zeek community ID.
+ *
+ * A flow key is the fixed-layout 5-tuple of one IP layer of a decoded packet
+ * (struct sl_pkt_ip). Every balancing hash here is symmetric: the key of
+ * A->B and of B->A hash alike, so both directions of a connection reach one
+ * worker. Hash modes:
+ *   sym5        addresses, protocol, ports of the outermost IP layer
+ *   sym3        addresses, protocol
+ *   sym2        addresses
+ *   inner-sym5/3/2  the same over the innermost IP layer (through tunnels)
+ *   toeplitz    symmetric Toeplitz over (addresses, ports) with the 0x6d5a
+ *               repeated 40-byte key: bit-identical to DPDK's rte_softrss(),
+ *               i.e. what a NIC with symmetric RSS computes.
+ * Non-IP frames hash on the (sorted) MAC pair in every mode.
+ */
+#ifndef SL_FLOW_H
+#define SL_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sl_pkt.h"
+
+struct sl_flow_key {
+    uint8_t src[16];
+    uint8_t dst[16];
+    uint16_t sport;
+    uint16_t dport;
+    uint8_t proto;
+    uint8_t version;
+    uint8_t pad[2]; /* always zero, so keys compare and hash as bytes */
+};
+_Static_assert(sizeof(struct sl_flow_key) == 40, "sl_flow_key must stay 40 bytes");
+
+enum sl_hash_mode {
+    SL_HASH_SYM5 = 0,
+    SL_HASH_SYM3,
+    SL_HASH_SYM2,
+    SL_HASH_INNER_SYM5,
+    SL_HASH_INNER_SYM3,
+    SL_HASH_INNER_SYM2,
+    SL_HASH_TOEPLITZ,
+    SL_HASH_MAX
+};
+
+/* Fills *k from one IP layer (ports zero when the layer has no L4). */
+void sl_flow_key_from_ip(struct sl_flow_key *k, const struct sl_pkt_ip *ip);
+
+/* Orders the two endpoints so that A->B and B->A give the same key. */
+void sl_flow_key_canon(struct sl_flow_key *k);
+
+/* Parses "sym5", "inner-sym3", "toeplitz", ... Returns 0 or -EINVAL. */
+int sl_hash_mode_parse(const char *s, enum sl_hash_mode *out);
+const char *sl_hash_mode_name(enum sl_hash_mode m);
+
+/* Symmetric 64-bit balancing hash of a decoded packet in mode m. Non-IP
+ * frames hash the MAC pair. Non-first fragments hash with ports zero: the
+ * balancer keeps them with their flow through its fragment table (sl_lb). */
+uint64_t sl_hash_pkt(const struct sl_pkt *p, enum sl_hash_mode m);
+
+/* Symmetric hash of a flow key with the fields of mode m (sym5/3/2 rules). */
+uint64_t sl_hash_key(const struct sl_flow_key *k, enum sl_hash_mode m);
+
+/* Toeplitz over `len` bytes of `tuple` with a `key` of at least len+4 bytes;
+ * same result as rte_softrss() on the equivalent host-order words. */
+uint32_t sl_hash_toeplitz(const uint8_t *tuple, size_t len, const uint8_t *key);
+
+/* The 40-byte 0x6d5a-repeated symmetric RSS key. */
+extern const uint8_t sl_hash_rss_sym_key[40];
+
+/* Zeek community ID v1 of one IP layer: "1:" + base64(sha1(...)). `seed`
+ * as CommunityID::seed (Zeek default 0). buf needs 33 bytes. Returns 0, or
+ * -ENOSPC when buf is too small. */
+int sl_flow_community_id(const struct sl_pkt_ip *ip, uint16_t seed, char *buf, size_t buflen);
+
+#endif

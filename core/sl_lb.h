@@ -1,0 +1,84 @@
+/* sl_lb: the balancer's decision for one decoded frame, shared by
+ * frontend-dpdk (per lcore) and the cluster's flow splitter.
+ *
+ * hash (sl_flow) + rendezvous pick (sl_rdv) + the two things a plain hash
+ * gets wrong:
+ *  - IP fragments: a first fragment's worker is remembered under
+ *    (src, dst, proto, IP id) for `frag_timeout_ns`; later fragments look it
+ *    up. A fragment seen before its first fragment (out-of-order arrival) is
+ *    HELD: the caller keeps the frame and its cookie; when the first fragment
+ *    arrives the held frames are released to the same worker, so the whole
+ *    datagram lands with its flow. A held frame whose first fragment does not
+ *    come within `hold_ns` (packet time) is released by the 3-tuple hash of
+ *    its layer and counted as an orphan. Held frames are bounded
+ *    (`max_held`); past that a fragment is released at once as an orphan.
+ *  - ICMP/ICMPv6 errors go to the worker of the flow they quote.
+ * Non-IP frames go by the MAC pair.
+ */
+#ifndef SL_LB_H
+#define SL_LB_H
+
+#include <stdint.h>
+
+#include "sl_flow.h"
+#include "sl_pkt.h"
+#include "sl_rdv.h"
+
+struct sl_lb;
+
+/* Why a frame went where it went (for counters). */
+enum sl_lb_reason {
+    SL_LB_FLOW = 0,     /* by its flow hash */
+    SL_LB_NON_IP,       /* by MAC pair */
+    SL_LB_FRAG_HIT,     /* later fragment, found in the fragment table */
+    SL_LB_FRAG_ORPHAN,  /* fragment before its first fragment (3-tuple, remembered) */
+    SL_LB_ICMP_ERR,     /* ICMP error steered to the quoted flow's worker */
+    SL_LB_FRAG_HELD,    /* out-of-order fragment, held until its first fragment */
+    SL_LB_FRAG_RELEASED,/* held fragment released to its first fragment's worker */
+    SL_LB_NO_WORKER,    /* no live worker: the caller drops and counts it */
+    SL_LB_REASON_MAX
+};
+
+struct sl_lb_conf {
+    enum sl_hash_mode mode;
+    unsigned frag_slots;      /* fragment table capacity (power of two), default 65536 */
+    uint64_t frag_timeout_ns; /* how long a first fragment's choice is kept, default 5 min */
+    uint64_t hold_ns;         /* how long an early fragment waits, default 100 ms */
+    unsigned max_held;        /* early fragments held at most, default 4096 */
+};
+
+/* rdv is read (not copied) at every pick, so liveness changes made to it
+ * take effect at once. Zero fields of conf take the defaults. Returns NULL
+ * with errno set on failure. */
+struct sl_lb *sl_lb_new(const struct sl_lb_conf *conf, const struct sl_rdv *rdv);
+void sl_lb_free(struct sl_lb *lb);
+
+#define SL_LB_HELD (-2)
+
+/* Worker for decoded frame p seen at packet time now_ns; -1 when no worker
+ * is live; SL_LB_HELD when the frame is an early fragment that the caller
+ * must keep (it comes back through sl_lb_release with `cookie`).
+ * *why (may be NULL) says how it was chosen. */
+int sl_lb_pick(struct sl_lb *lb, const struct sl_pkt *p, uint64_t now_ns, void *cookie,
+               enum sl_lb_reason *why);
+
+struct sl_lb_released {
+    void *cookie;
+    int worker; /* -1 when no worker is live */
+    enum sl_lb_reason why; /* SL_LB_FRAG_RELEASED or SL_LB_FRAG_ORPHAN */
+};
+
+/* Hands back up to `max` held frames whose worker is now known (their first
+ * fragment came, or they waited past hold_ns at now_ns). With now_ns ==
+ * UINT64_MAX everything held is released (end of input). Returns how many. */
+unsigned sl_lb_release(struct sl_lb *lb, uint64_t now_ns, struct sl_lb_released *out,
+                       unsigned max);
+
+/* Fragment table counters. */
+struct sl_lb_stats {
+    uint64_t frag_inserted, frag_hits, frag_held, frag_released, frag_orphans, frag_evicted,
+        frag_expired, icmp_steered;
+};
+void sl_lb_stats(const struct sl_lb *lb, struct sl_lb_stats *st);
+
+#endif

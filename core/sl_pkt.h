@@ -1,0 +1,174 @@
+/* sl_pkt: frame decoder, from Ethernet down through tunnels to L4.
+ *
+ * Input is a raw frame (pointer, length); no DPDK or libpcap types. The
+ * decoder walks the frame with a bounds-checked cursor and fills a
+ * struct sl_pkt: the L2 summary, then one struct sl_pkt_ip per IP layer it
+ * met (outermost first, innermost last; a tunnel adds a layer), each with its
+ * transport header when present. It never reads past `len`.
+ *
+ * Anything it cannot take apart is reported, not dropped: an unknown
+ * ethertype or IP protocol ends decoding with `stop` saying where, and every
+ * truncation or inconsistency sets `weird` to a Zeek weird name
+ * (truncated_IP, truncated_header, ...). Decoding stops at the first weird;
+ * the layers decoded before it stay valid.
+ *
+ * Addresses are kept as 16 bytes: IPv6 as is, IPv4 as an IPv4-mapped IPv6
+ * address (::ffff:a.b.c.d), the form Zeek's IPAddr uses. `version` says which.
+ */
+#ifndef SL_PKT_H
+#define SL_PKT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SL_PKT_MAX_IP   4 /* IP layers kept: outer + up to three nested tunnels */
+#define SL_PKT_MAX_VLAN 8 /* 802.1Q/802.1ad tags recorded (deeper ones still decoded) */
+
+/* How an IP layer was reached. */
+enum sl_encap {
+    SL_ENCAP_NONE = 0, /* the outermost IP layer */
+    SL_ENCAP_IPIP,     /* IPv4/IPv6 directly in IPv4/IPv6 (4in4, 6in4, 4in6, 6in6) */
+    SL_ENCAP_GRE,      /* GRE carrying IP, or Ethernet (transparent bridging 0x6558) */
+    SL_ENCAP_ERSPAN,   /* GRE ERSPAN type I, II or III */
+    SL_ENCAP_VXLAN,    /* UDP 4789 */
+    SL_ENCAP_GENEVE,   /* UDP 6081 */
+    SL_ENCAP_GTPU,     /* UDP 2152 */
+    SL_ENCAP_TEREDO,   /* UDP 3544, IPv6 in UDP/IPv4 */
+    SL_ENCAP_AYIYA,    /* UDP 5072 */
+    SL_ENCAP_MAX
+};
+
+/* Where decoding ended. */
+enum sl_pkt_stop {
+    SL_STOP_L4 = 0,        /* reached the innermost transport header (or IP payload) */
+    SL_STOP_WEIRD,         /* a truncation/inconsistency; see `weird` */
+    SL_STOP_NON_IP,        /* an L2 ethertype that is not IP (ARP, LLDP, unknown, ...) */
+    SL_STOP_UNKNOWN_PROTO, /* IP payload of a protocol the decoder does not parse */
+    SL_STOP_FRAGMENT,      /* a non-first IP fragment: no transport header here */
+};
+
+/* struct sl_pkt_ip.flags */
+#define SL_IPF_FRAG       0x01 /* this packet is a fragment (MF set or offset > 0) */
+#define SL_IPF_FIRST_FRAG 0x02 /* ... and it is the first one (offset 0) */
+#define SL_IPF_OPTIONS    0x04 /* IPv4 options or IPv6 extension headers present */
+#define SL_IPF_L4         0x08 /* transport fields below are valid */
+#define SL_IPF_ICMP_ERR   0x10 /* ICMP/ICMPv6 error quoting a packet: see `quoted` */
+#define SL_IPF_TRUNC      0x20 /* IP packet longer than the bytes captured (caplen < len) */
+
+/* TCP flag bits as on the wire. */
+#define SL_TCP_FIN 0x01
+#define SL_TCP_SYN 0x02
+#define SL_TCP_RST 0x04
+#define SL_TCP_PSH 0x08
+#define SL_TCP_ACK 0x10
+#define SL_TCP_URG 0x20
+
+/* The flow an ICMP error quotes: the offending packet's header as it was sent
+ * (so src is the local end of the quoted flow, dst the remote). */
+struct sl_pkt_quoted {
+    uint8_t src[16];
+    uint8_t dst[16];
+    uint16_t sport; /* 0 when the quote is too short for ports or the proto has none */
+    uint16_t dport;
+    uint8_t proto;
+    uint8_t version;
+};
+
+struct sl_pkt_ip {
+    uint8_t src[16];
+    uint8_t dst[16];
+    uint8_t version;   /* 4 or 6 */
+    uint8_t proto;     /* upper-layer protocol (after IPv6 extension headers) */
+    uint8_t ttl;       /* TTL / hop limit */
+    uint8_t flags;     /* SL_IPF_* */
+    uint8_t encap;     /* enum sl_encap: how this layer was reached */
+    uint8_t tos;
+    uint16_t off;      /* offset of the IP header in the frame */
+    uint16_t hdr_len;  /* IP header incl. IPv4 options / IPv6 extension headers */
+    uint16_t tot_len;  /* total length the header claims (IPv6: 40 + payload length) */
+    uint16_t cap_len;  /* bytes of this IP packet present in the frame */
+    uint16_t frag_off; /* fragment offset in bytes */
+    uint32_t frag_id;  /* IPv4 id, or IPv6 fragment header identification */
+    uint32_t tunnel_id;  /* VNI / GRE key / GTP TEID / ERSPAN session of `encap`, else 0 */
+
+    /* Transport, valid when flags & SL_IPF_L4. */
+    uint16_t l4_off;      /* offset of the transport header in the frame */
+    uint16_t l4_len;      /* transport header + payload bytes present */
+    uint16_t sport;       /* TCP/UDP/SCTP ports; ICMP: type (sport) and code (dport) */
+    uint16_t dport;
+    uint16_t payload_off; /* offset of the transport payload in the frame */
+    uint16_t payload_len; /* payload bytes present (may be < claimed when truncated) */
+    uint32_t seq, ack;    /* TCP */
+    uint16_t win;         /* TCP */
+    uint8_t tcp_flags;    /* TCP, SL_TCP_* */
+    uint8_t icmp_type;    /* ICMP / ICMPv6 */
+    uint8_t icmp_code;
+    uint8_t pad_[1];
+    uint16_t l4_claimed; /* UDP length / TCP data offset*4 + payload implied by IP len */
+    struct sl_pkt_quoted quoted; /* valid when flags & SL_IPF_ICMP_ERR */
+};
+
+struct sl_pkt {
+    const uint8_t *data; /* the frame, as given */
+    uint32_t len;        /* captured bytes */
+
+    /* L2 */
+    uint16_t eth_off;   /* offset of the outer Ethernet header (0 unless prefixed) */
+    uint16_t ethertype; /* the last ethertype met on the outer L2 path */
+    uint8_t n_vlan;     /* 802.1Q/802.1ad tags on the outer path (all, even past MAX) */
+    uint8_t n_mpls;     /* MPLS labels on the outer path */
+    uint8_t pppoe;      /* 1 when a PPPoE session header was crossed */
+    uint8_t vntag;      /* 1 when a VN-tag was crossed */
+    uint16_t vlan[SL_PKT_MAX_VLAN]; /* VLAN ids, outer first */
+
+    /* L3 / tunnels */
+    uint8_t n_ip;  /* IP layers decoded, 0 for non-IP */
+    uint8_t stop;  /* enum sl_pkt_stop */
+    uint16_t pad_;
+    const char *weird; /* Zeek weird name when stop == SL_STOP_WEIRD, else NULL */
+    struct sl_pkt_ip ip[SL_PKT_MAX_IP];
+};
+
+/* Link types the decoder accepts (libpcap DLT numbers). */
+#define SL_DLT_EN10MB    1   /* Ethernet */
+#define SL_DLT_RAW       101 /* raw IP (v4 or v6 by version nibble) */
+#define SL_DLT_NULL      0   /* BSD loopback: 4-byte host-order family */
+#define SL_DLT_LINUX_SLL 113 /* Linux cooked capture */
+#define SL_DLT_IEEE802_11_RADIO 127 /* radiotap + 802.11 (wlanmon traces) */
+#define SL_DLT_PPP_SERIAL 50
+
+/* Decodes one frame of link type `dlt` into *p. Always fills p (a frame that
+ * is not fully understood is still described as far as it goes). Returns 0
+ * when decoding reached L4 / an IP payload, or the stop reason as a positive
+ * enum sl_pkt_stop value otherwise. Never reads beyond data[len - 1]. */
+int sl_pkt_decode(struct sl_pkt *p, const uint8_t *data, uint32_t len, int dlt);
+
+/* Innermost / outermost IP layer, NULL for non-IP. */
+static inline const struct sl_pkt_ip *sl_pkt_inner(const struct sl_pkt *p)
+{
+    return p->n_ip ? &p->ip[p->n_ip - 1] : NULL;
+}
+static inline const struct sl_pkt_ip *sl_pkt_outer(const struct sl_pkt *p)
+{
+    return p->n_ip ? &p->ip[0] : NULL;
+}
+
+/* Printable name of an encapsulation ("gre", "vxlan", ...). */
+const char *sl_pkt_encap_name(enum sl_encap e);
+
+/* Formats a 16-byte address (IPv4-mapped shown as dotted quad) into buf
+ * (at least 46 bytes). Returns buf. */
+char *sl_pkt_addr_str(const uint8_t addr[16], char *buf, size_t buflen);
+
+/* True when a 16-byte address is IPv4-mapped. */
+static inline bool sl_pkt_addr_is_v4(const uint8_t a[16])
+{
+    static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    for (int i = 0; i < 12; i++)
+        if (a[i] != pfx[i])
+            return false;
+    return true;
+}
+
+#endif

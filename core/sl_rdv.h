@@ -1,0 +1,32 @@
+/* sl_rdv: weighted rendezvous (highest random weight) worker selection.
+ *
+ * Each flow hash is scored against every live worker; the highest score
+ * wins. Removing a worker therefore moves only the flows it owned, and adding
+ * it back restores exactly the first mapping. Weights scale a worker's share
+ * (weight 2 takes about twice the flows of weight 1).
+ */
+#ifndef SL_RDV_H
+#define SL_RDV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SL_RDV_MAX 256
+
+struct sl_rdv {
+    unsigned n; /* workers configured */
+    unsigned n_live;
+    uint64_t seed[SL_RDV_MAX];  /* per-worker salt, from its id */
+    double weight[SL_RDV_MAX];  /* > 0 */
+    bool live[SL_RDV_MAX];
+};
+
+/* n workers, ids 0..n-1, weight 1, all live. Returns 0 or -EINVAL. */
+int sl_rdv_init(struct sl_rdv *r, unsigned n);
+int sl_rdv_set_weight(struct sl_rdv *r, unsigned worker, double weight);
+int sl_rdv_set_live(struct sl_rdv *r, unsigned worker, bool live);
+
+/* Worker owning flow hash h among the live workers; -1 when none is live. */
+int sl_rdv_pick(const struct sl_rdv *r, uint64_t h);
+
+#endif

@@ -1,0 +1,29 @@
+#!/bin/sh
+# The one place that lists the Debian packages sluice needs. Idempotent:
+# installs only what is missing, so `make demo` and `make test` may call it
+# every time. Needs root (or sudo) only when something is missing.
+set -eu
+
+PKGS="build-essential pkg-config meson ninja-build python3
+libdpdk-dev dpdk
+libpcap-dev tcpdump
+check
+libzmq3-dev libmsgpack-dev
+libnl-3-dev libnl-route-3-dev iproute2
+clang libclang-rt-14-dev"
+
+missing=""
+for p in $PKGS; do
+    if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed'; then
+        missing="$missing $p"
+    fi
+done
+[ -z "$missing" ] && exit 0
+
+echo "install-deps: installing:$missing" >&2
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
