@@ -12,6 +12,16 @@
  *               repeated 40-byte key: bit-identical to DPDK's rte_softrss(),
  *               i.e. what a NIC with symmetric RSS computes.
  * Non-IP frames hash on the (sorted) MAC pair in every mode.
+ *
+ * Ports count only for TCP, UDP and SCTP. Everything else (ICMP included:
+ * its type/code differ between request and reply) hashes on addresses and
+ * protocol, so one hash covers a host pair's ICMP and an ICMP error can be
+ * re-hashed on the flow it quotes (sl_hash_quoted). toeplitz likewise uses
+ * the L3-only tuple for other protocols, as NICs do; non-first fragments hash
+ * with ports zero, which for Toeplitz equals the L3-only tuple.
+ *
+ * The sym* hashes are not cryptographic: three 64x64->128 multiply-folds
+ * over the canonically ordered words (~2 ns), stable across runs and hosts.
  */
 #ifndef SL_FLOW_H
 #define SL_FLOW_H
@@ -61,16 +71,39 @@ uint64_t sl_hash_pkt(const struct sl_pkt *p, enum sl_hash_mode m);
 /* Symmetric hash of a flow key with the fields of mode m (sym5/3/2 rules). */
 uint64_t sl_hash_key(const struct sl_flow_key *k, enum sl_hash_mode m);
 
-/* Toeplitz over `len` bytes of `tuple` with a `key` of at least len+4 bytes;
- * same result as rte_softrss() on the equivalent host-order words. */
+/* Symmetric hash of one IP layer in mode m (the layer is not chosen here:
+ * inner and outer modes of the same width hash a given layer alike). */
+uint64_t sl_hash_layer(const struct sl_pkt_ip *ip, enum sl_hash_mode m);
+
+/* Symmetric hash of the flow an ICMP error quotes, in mode m: equal to the
+ * hash of that flow's own packets (either direction). */
+uint64_t sl_hash_quoted(const struct sl_pkt_quoted *q, enum sl_hash_mode m);
+
+/* Symmetric hash of the MAC pair at the start of an Ethernet header (len
+ * bytes available; missing bytes count as zero). */
+uint64_t sl_hash_mac_pair(const uint8_t *eth, size_t len);
+
+/* The hash every mode uses for a frame without an IP layer: the MAC pair
+ * when the frame has one (p->has_mac). */
+uint64_t sl_hash_pkt_l2(const struct sl_pkt *p);
+
+/* The IP layer mode m hashes: innermost for inner-*, else outermost; NULL
+ * for non-IP. */
+const struct sl_pkt_ip *sl_hash_pick_layer(const struct sl_pkt *p, enum sl_hash_mode m);
+
+/* Toeplitz over `len` bytes of `tuple` (network byte order, as on the wire)
+ * with a `key` of at least len+4 bytes; same result as rte_softrss() on the
+ * equivalent host-order 32-bit words (len a multiple of 4 there). */
 uint32_t sl_hash_toeplitz(const uint8_t *tuple, size_t len, const uint8_t *key);
 
 /* The 40-byte 0x6d5a-repeated symmetric RSS key. */
 extern const uint8_t sl_hash_rss_sym_key[40];
 
-/* Zeek community ID v1 of one IP layer: "1:" + base64(sha1(...)). `seed`
- * as CommunityID::seed (Zeek default 0). buf needs 33 bytes. Returns 0, or
- * -ENOSPC when buf is too small. */
+/* Zeek community ID v1 of one IP layer: "1:" + base64(sha1(...)), with
+ * Zeek's endpoint ordering and ICMP/ICMPv6 type counterparts. `seed` as
+ * CommunityID::seed (Zeek default 0). buf needs SL_FLOW_CID_LEN bytes.
+ * Returns 0, or -ENOSPC when buf is too small. */
+#define SL_FLOW_CID_LEN 31
 int sl_flow_community_id(const struct sl_pkt_ip *ip, uint16_t seed, char *buf, size_t buflen);
 
 #endif

@@ -14,6 +14,20 @@
  *    (`max_held`); past that a fragment is released at once as an orphan.
  *  - ICMP/ICMPv6 errors go to the worker of the flow they quote.
  * Non-IP frames go by the MAC pair.
+ *
+ * Which layer: the mode's (outermost, or innermost for inner-*). Fragments
+ * are tracked on every fragmented layer at or above it, so in inner modes a
+ * tunnel whose outer packets are fragmented (the non-first pieces carry no
+ * inner header) still stays together: the outer first fragment's worker,
+ * chosen by the inner flow, is remembered under the outer (src, dst, proto,
+ * id). A first fragment carries the ports, so it goes exactly where the
+ * unfragmented packets of its flow go. In sym3 and sym2 a fragment's own hash
+ * already equals its flow's, so those two modes keep no table.
+ *
+ * An ICMP/ICMPv6 error (at the hashed layer) is hashed on the flow it quotes;
+ * the hashes are symmetric, so the quote's direction does not matter.
+ *
+ * One sl_lb per thread: nothing here is locked.
  */
 #ifndef SL_LB_H
 #define SL_LB_H
@@ -69,15 +83,30 @@ struct sl_lb_released {
 };
 
 /* Hands back up to `max` held frames whose worker is now known (their first
- * fragment came, or they waited past hold_ns at now_ns). With now_ns ==
- * UINT64_MAX everything held is released (end of input). Returns how many. */
+ * fragment came, or they waited past hold_ns at now_ns), in the order they
+ * became known, arrival order within a datagram. Call it after each burst of
+ * picks (a first fragment makes its held frames ready) and at least every
+ * hold_ns of packet time. With now_ns == UINT64_MAX everything held is
+ * released (end of input). Returns how many. */
 unsigned sl_lb_release(struct sl_lb *lb, uint64_t now_ns, struct sl_lb_released *out,
                        unsigned max);
 
-/* Fragment table counters. */
+/* Fragment table counters.
+ *   frag_inserted  first fragments remembered
+ *   frag_hits      later fragments that found their first fragment's choice
+ *   frag_held      early fragments held (SL_LB_HELD)
+ *   frag_released  held fragments released to their first fragment's worker
+ *   frag_orphans   fragments sent by their own 3-tuple: held ones released
+ *                  late (frag_held_orphaned) plus those sent at once (pool
+ *                  full, or their datagram already orphaned)
+ *   frag_evicted   table entries pushed out by a colliding datagram
+ *   frag_expired   table entries found past frag_timeout_ns
+ *   held_now       held frames not yet handed back by sl_lb_release
+ * frag_held == frag_released + frag_held_orphaned + held_now, always. */
 struct sl_lb_stats {
     uint64_t frag_inserted, frag_hits, frag_held, frag_released, frag_orphans, frag_evicted,
         frag_expired, icmp_steered;
+    uint64_t frag_held_orphaned, held_now;
 };
 void sl_lb_stats(const struct sl_lb *lb, struct sl_lb_stats *st);
 

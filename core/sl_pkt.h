@@ -10,7 +10,16 @@
  * ethertype or IP protocol ends decoding with `stop` saying where, and every
  * truncation or inconsistency sets `weird` to a Zeek weird name
  * (truncated_IP, truncated_header, ...). Decoding stops at the first weird;
- * the layers decoded before it stay valid.
+ * the layers decoded before it stay valid. A few inconsistencies Zeek reports
+ * without giving up on the packet (UDP_datagram_length_mismatch,
+ * ip_hdr_len_zero from TSO captures, ...) go to `note` instead and decoding
+ * goes on.
+ *
+ * Only ip[0 .. n_ip-1] are written; entries past n_ip hold stale data from an
+ * earlier frame (the decoder does not clear what nobody may read). Inside a
+ * layer, the transport fields are meaningful only with SL_IPF_L4 and `quoted`
+ * only with SL_IPF_ICMP_ERR, though sport/dport are always written (0 when
+ * there is no transport header).
  *
  * Addresses are kept as 16 bytes: IPv6 as is, IPv4 as an IPv4-mapped IPv6
  * address (::ffff:a.b.c.d), the form Zeek's IPAddr uses. `version` says which.
@@ -78,24 +87,25 @@ struct sl_pkt_quoted {
 struct sl_pkt_ip {
     uint8_t src[16];
     uint8_t dst[16];
-    uint8_t version;   /* 4 or 6 */
-    uint8_t proto;     /* upper-layer protocol (after IPv6 extension headers) */
-    uint8_t ttl;       /* TTL / hop limit */
-    uint8_t flags;     /* SL_IPF_* */
-    uint8_t encap;     /* enum sl_encap: how this layer was reached */
+    uint8_t version; /* 4 or 6 */
+    uint8_t proto;   /* upper-layer protocol (after IPv6 extension headers) */
+    uint8_t ttl;     /* TTL / hop limit */
+    uint8_t flags;   /* SL_IPF_* */
+    uint8_t encap;   /* enum sl_encap: how this layer was reached */
     uint8_t tos;
-    uint16_t off;      /* offset of the IP header in the frame */
-    uint16_t hdr_len;  /* IP header incl. IPv4 options / IPv6 extension headers */
-    uint16_t tot_len;  /* total length the header claims (IPv6: 40 + payload length) */
-    uint16_t cap_len;  /* bytes of this IP packet present in the frame */
-    uint16_t frag_off; /* fragment offset in bytes */
-    uint32_t frag_id;  /* IPv4 id, or IPv6 fragment header identification */
-    uint32_t tunnel_id;  /* VNI / GRE key / GTP TEID / ERSPAN session of `encap`, else 0 */
+    uint16_t off;       /* offset of the IP header in the frame */
+    uint16_t hdr_len;   /* IP header incl. IPv4 options / IPv6 extension headers */
+    uint16_t tot_len;   /* total length the header claims (IPv6: 40 + payload length) */
+    uint16_t cap_len;   /* bytes of this IP packet present in the frame */
+    uint16_t frag_off;  /* fragment offset in bytes */
+    uint32_t frag_id;   /* IPv4 id, or IPv6 fragment header identification */
+    uint32_t tunnel_id; /* VNI / GRE key / GTP TEID / ERSPAN session of `encap`, else 0 */
 
-    /* Transport, valid when flags & SL_IPF_L4. */
-    uint16_t l4_off;      /* offset of the transport header in the frame */
-    uint16_t l4_len;      /* transport header + payload bytes present */
-    uint16_t sport;       /* TCP/UDP/SCTP ports; ICMP: type (sport) and code (dport) */
+    /* Transport, valid when flags & SL_IPF_L4. l4_off/l4_len are also set when
+     * the IP payload is an unknown protocol or a tunnel: they locate it. */
+    uint16_t l4_off; /* offset of the transport header in the frame */
+    uint16_t l4_len; /* transport header + payload bytes present */
+    uint16_t sport;  /* TCP/UDP/SCTP ports; ICMP: type (sport) and code (dport) */
     uint16_t dport;
     uint16_t payload_off; /* offset of the transport payload in the frame */
     uint16_t payload_len; /* payload bytes present (may be < claimed when truncated) */
@@ -105,7 +115,7 @@ struct sl_pkt_ip {
     uint8_t icmp_type;    /* ICMP / ICMPv6 */
     uint8_t icmp_code;
     uint8_t pad_[1];
-    uint16_t l4_claimed; /* UDP length / TCP data offset*4 + payload implied by IP len */
+    uint16_t l4_claimed;         /* UDP length / TCP data offset*4 + payload implied by IP len */
     struct sl_pkt_quoted quoted; /* valid when flags & SL_IPF_ICMP_ERR */
 };
 
@@ -120,29 +130,53 @@ struct sl_pkt {
     uint8_t n_mpls;     /* MPLS labels on the outer path */
     uint8_t pppoe;      /* 1 when a PPPoE session header was crossed */
     uint8_t vntag;      /* 1 when a VN-tag was crossed */
-    uint16_t vlan[SL_PKT_MAX_VLAN]; /* VLAN ids, outer first */
+    uint8_t has_mac;    /* 1 when data[eth_off..eth_off+11] is the outer dst, src MAC pair */
+    uint16_t vlan[SL_PKT_MAX_VLAN]; /* VLAN ids, outer first; min(n_vlan, MAX) of them */
 
     /* L3 / tunnels */
-    uint8_t n_ip;  /* IP layers decoded, 0 for non-IP */
-    uint8_t stop;  /* enum sl_pkt_stop */
+    uint8_t n_ip; /* IP layers decoded, 0 for non-IP */
+    uint8_t stop; /* enum sl_pkt_stop */
     uint16_t pad_;
     const char *weird; /* Zeek weird name when stop == SL_STOP_WEIRD, else NULL */
+    const char *note;  /* first non-fatal weird met (decoding went on), else NULL */
     struct sl_pkt_ip ip[SL_PKT_MAX_IP];
 };
 
-/* Link types the decoder accepts (libpcap DLT numbers). */
-#define SL_DLT_EN10MB    1   /* Ethernet */
-#define SL_DLT_RAW       101 /* raw IP (v4 or v6 by version nibble) */
-#define SL_DLT_NULL      0   /* BSD loopback: 4-byte host-order family */
-#define SL_DLT_LINUX_SLL 113 /* Linux cooked capture */
+/* Link types the decoder accepts (libpcap DLT/LINKTYPE numbers). Any other
+ * value stops at once with weird "unknown_link_type". */
+#define SL_DLT_EN10MB           1   /* Ethernet */
+#define SL_DLT_RAW              101 /* raw IP (v4 or v6 by version nibble) */
+#define SL_DLT_NULL             0   /* BSD loopback: 4-byte host-order family */
+#define SL_DLT_LINUX_SLL        113 /* Linux cooked capture */
 #define SL_DLT_IEEE802_11_RADIO 127 /* radiotap + 802.11 (wlanmon traces) */
-#define SL_DLT_PPP_SERIAL 50
+#define SL_DLT_PPP_SERIAL       50
+#define SL_DLT_PPP              9   /* PPP: optional ff 03, then the PPP protocol */
+#define SL_DLT_RAW_BSD12        12  /* raw IP as some BSDs number it */
+#define SL_DLT_RAW_BSD14        14  /* raw IP (OpenBSD) */
+#define SL_DLT_LOOP             108 /* OpenBSD loopback: 4-byte network-order family */
+#define SL_DLT_IEEE802_11       105 /* 802.11 without radiotap */
+#define SL_DLT_IPV4             228 /* raw IPv4 */
+#define SL_DLT_IPV6             229 /* raw IPv6 */
 
 /* Decodes one frame of link type `dlt` into *p. Always fills p (a frame that
  * is not fully understood is still described as far as it goes). Returns 0
  * when decoding reached L4 / an IP payload, or the stop reason as a positive
- * enum sl_pkt_stop value otherwise. Never reads beyond data[len - 1]. */
+ * enum sl_pkt_stop value otherwise. Never reads beyond data[len - 1]; a
+ * frame longer than 65535 bytes is decoded over its first 65535. */
 int sl_pkt_decode(struct sl_pkt *p, const uint8_t *data, uint32_t len, int dlt);
+
+/* As sl_pkt_decode, also given the frame's length on the wire (the pcap
+ * header's `len`; 0 when unknown). With it the decoder can tell a snaplen cut
+ * (SL_IPF_TRUNC, no weird) from an IP header claiming more bytes than the
+ * frame ever had (weird truncated_IP_len), as Zeek does. */
+int sl_pkt_decode_wire(struct sl_pkt *p, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+                       int dlt);
+
+/* sl_pkt_decode_wire without its straight-line fast path for plain
+ * Ethernet/IPv4/TCP|UDP: the same output, more slowly. For tests that check
+ * the two agree. */
+int sl_pkt_decode_general(struct sl_pkt *p, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+                          int dlt);
 
 /* Innermost / outermost IP layer, NULL for non-IP. */
 static inline const struct sl_pkt_ip *sl_pkt_inner(const struct sl_pkt *p)

@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="build-essential pkg-config meson ninja-build python3
-libdpdk-dev dpdk
+libdpdk-dev dpdk dpdk-dev
 libpcap-dev tcpdump
 check
 libzmq3-dev libmsgpack-dev

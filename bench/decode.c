@@ -1,0 +1,236 @@
+/* bench/decode: decode + sym5 hash + rendezvous pick over 8 workers, one
+ * core, packets held in memory.
+ *
+ *   decode FILE.pcap [PASSES]
+ *
+ * Loads the whole pcap, repeats it in memory until at least 2 million
+ * packets are there, then times (best of PASSES, default 5):
+ *   reference  a pass that copies each packet's first 128 bytes (the part a
+ *              header parser touches) and folds them: memory and loop cost
+ *              with no parsing, measured in the same run so the ratio holds
+ *              on a noisy machine;
+ *   decode     sl_pkt_decode only;
+ *   +hash      and sl_hash_pkt(sym5);
+ *   full       and sl_rdv_pick over 8 workers: the figure on the last line,
+ *              "decode: <X> ns/packet, <Y> Mpps".
+ */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sl_flow.h"
+#include "sl_pkt.h"
+#include "sl_rdv.h"
+
+#define MIN_PACKETS 2000000u
+#define WORKERS     8
+
+struct trace {
+    uint8_t *arena;
+    size_t used, cap;
+    uint64_t *off; /* packet i: arena + off[i], len[i] bytes */
+    uint32_t *len;
+    size_t n, ncap;
+    int dlt;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 1024;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return -ENOMEM;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+static int add_packet(struct trace *t, const uint8_t *d, uint32_t len)
+{
+    size_t ncap = t->ncap;
+    if (grow((void **)&t->arena, &t->cap, t->used + len, 1) ||
+        grow((void **)&t->off, &ncap, t->n + 1, sizeof(*t->off)) ||
+        (ncap != t->ncap && grow((void **)&t->len, &t->ncap, ncap, sizeof(*t->len))))
+        return -ENOMEM;
+    memcpy(t->arena + t->used, d, len);
+    t->off[t->n] = t->used;
+    t->len[t->n] = len;
+    t->used += len;
+    t->n++;
+    return 0;
+}
+
+static int load(struct trace *t, const char *path)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *pc = pcap_open_offline(path, err);
+    if (!pc) {
+        fprintf(stderr, "decode: %s\n", err);
+        return -1;
+    }
+    t->dlt = pcap_datalink(pc);
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    int rc;
+    while ((rc = pcap_next_ex(pc, &h, &d)) == 1) {
+        if (add_packet(t, d, h->caplen)) {
+            fprintf(stderr, "decode: out of memory at packet %zu\n", t->n);
+            pcap_close(pc);
+            return -1;
+        }
+    }
+    if (rc == -1)
+        fprintf(stderr, "decode: %s: %s (using the %zu packets read)\n", path, pcap_geterr(pc),
+                t->n);
+    pcap_close(pc);
+    if (t->n == 0) {
+        fprintf(stderr, "decode: %s: no packets\n", path);
+        return -1;
+    }
+    /* Repeat the trace in memory (real copies, so the working set is as big
+     * as a 2M-packet capture's). */
+    size_t orig = t->n;
+    for (size_t i = 0; t->n < MIN_PACKETS; i = (i + 1) % orig) {
+        /* copy via a bounce buffer: add_packet may move the arena */
+        static uint8_t buf[262144];
+        uint32_t len = t->len[i] < sizeof(buf) ? t->len[i] : (uint32_t)sizeof(buf);
+        memcpy(buf, t->arena + t->off[i], len);
+        if (add_packet(t, buf, len)) {
+            fprintf(stderr, "decode: out of memory repeating the trace\n");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+enum stage { REF, DECODE, HASH, FULL };
+
+/* One timed pass; returns ns/packet. `sink` defeats dead-code elimination. */
+static double run_pass(const struct trace *t, enum stage st, const struct sl_rdv *r,
+                       uint64_t *counts, uint64_t *sink)
+{
+    struct sl_pkt p;
+    uint64_t acc = 0;
+    double t0 = now_ns();
+    switch (st) {
+    case REF:
+        for (size_t i = 0; i < t->n; i++) {
+            uint8_t hdr[128];
+            uint32_t n = t->len[i] < sizeof(hdr) ? t->len[i] : (uint32_t)sizeof(hdr);
+            memcpy(hdr, t->arena + t->off[i], n);
+            uint64_t w = 0;
+            memcpy(&w, hdr + (n >= 8 ? n - 8 : 0), n >= 8 ? 8 : n);
+            acc += w ^ hdr[0] ^ n;
+        }
+        break;
+    case DECODE:
+        for (size_t i = 0; i < t->n; i++) {
+            sl_pkt_decode(&p, t->arena + t->off[i], t->len[i], t->dlt);
+            acc += p.n_ip;
+        }
+        break;
+    case HASH:
+        for (size_t i = 0; i < t->n; i++) {
+            sl_pkt_decode(&p, t->arena + t->off[i], t->len[i], t->dlt);
+            acc += sl_hash_pkt(&p, SL_HASH_SYM5);
+        }
+        break;
+    case FULL:
+        for (size_t i = 0; i < t->n; i++) {
+            sl_pkt_decode(&p, t->arena + t->off[i], t->len[i], t->dlt);
+            int w = sl_rdv_pick(r, sl_hash_pkt(&p, SL_HASH_SYM5));
+            counts[w]++;
+        }
+        break;
+    }
+    double dt = now_ns() - t0;
+    *sink += acc;
+    return dt / (double)t->n;
+}
+
+static double best_of(const struct trace *t, enum stage st, const struct sl_rdv *r, int passes,
+                      uint64_t *counts, uint64_t *sink)
+{
+    double best = 1e30;
+    for (int i = 0; i < passes; i++) {
+        memset(counts, 0, WORKERS * sizeof(*counts));
+        double v = run_pass(t, st, r, counts, sink);
+        best = v < best ? v : best;
+    }
+    return best;
+}
+
+static void pin_to_current_cpu(void)
+{
+    int cpu = sched_getcpu();
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (cpu >= 0) {
+        CPU_SET(cpu, &set);
+        sched_setaffinity(0, sizeof(set), &set); /* best effort */
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || argc > 3) {
+        fprintf(stderr, "usage: decode FILE.pcap [PASSES]\n");
+        return 2;
+    }
+    int passes = argc == 3 ? atoi(argv[2]) : 5;
+    if (passes < 1 || passes > 100) {
+        fprintf(stderr, "decode: PASSES must be 1..100\n");
+        return 2;
+    }
+    struct trace t = {0};
+    if (load(&t, argv[1]))
+        return 1;
+    pin_to_current_cpu();
+
+    struct sl_rdv r;
+    sl_rdv_init(&r, WORKERS);
+    uint64_t counts[WORKERS] = {0}, sink = 0;
+
+    /* warm-up pass: page in the arena, train the branch predictors */
+    run_pass(&t, FULL, &r, counts, &sink);
+
+    double ref = best_of(&t, REF, &r, passes, counts, &sink);
+    double dec = best_of(&t, DECODE, &r, passes, counts, &sink);
+    double hash = best_of(&t, HASH, &r, passes, counts, &sink);
+    double full = best_of(&t, FULL, &r, passes, counts, &sink);
+
+    printf("packets: %zu in memory (%.0f MB), link type %d, best of %d passes, sink %llx\n", t.n,
+           t.used / 1e6, t.dlt, passes, (unsigned long long)(sink & 0xff));
+    printf("reference (copy+fold 128 B/packet): %.1f ns/packet\n", ref);
+    printf("decode only: %.1f ns/packet\n", dec);
+    printf("decode + sym5 hash: %.1f ns/packet\n", hash);
+    double mean = (double)t.n / WORKERS, max = 0;
+    printf("workers:");
+    for (int w = 0; w < WORKERS; w++) {
+        printf(" %llu", (unsigned long long)counts[w]);
+        max = counts[w] > max ? (double)counts[w] : max;
+    }
+    printf(" (max/mean %.3f)\n", max / mean);
+    printf("ratio to reference: %.2f x\n", full / ref);
+    printf("decode: %.1f ns/packet, %.2f Mpps\n", full, 1e3 / full);
+    free(t.arena);
+    free(t.off);
+    free(t.len);
+    return 0;
+}

@@ -1,0 +1,52 @@
+/* lab_equiv: is a cluster's merged log directory equivalent to a
+ * standalone run's? (DESIGN.md promise 2)
+ *
+ * Every Zeek log (*.log, TSV with its #fields/#types header, or JSON lines)
+ * present on either side is compared as a multiset of rows, order
+ * insensitive, after normalising each row:
+ *   - uid-like columns (uid, fuid, uids, fuids, conn_uids) are dropped: uids
+ *     are random per process and differ by design;
+ *   - columns naming the node that wrote a row (peer, peer_descr) are
+ *     dropped: a cluster has many nodes, standalone one;
+ *   - tunnel_parents (a set of conn uids) is rewritten to the parents'
+ *     5-tuples, looked up in the same side's conn.log;
+ *   - set-valued columns are sorted (Zeek prints sets in hash order).
+ * Logs that are per node by nature (stats, capture_loss, reporter,
+ * loaded_scripts, packet_filter, cluster, broker, print) are not compared.
+ * A log missing on one side counts as empty there.
+ */
+#ifndef LAB_EQUIV_H
+#define LAB_EQUIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define LAB_EQUIV_EXAMPLES 5
+
+struct lab_equiv_log {
+    char path[64];            /* "conn" */
+    uint64_t rows_a, rows_b;  /* rows on each side (a = cluster, b = standalone) */
+    uint64_t only_a, only_b;  /* rows (with multiplicity) found on one side only */
+    char *ex_a[LAB_EQUIV_EXAMPLES], *ex_b[LAB_EQUIV_EXAMPLES]; /* normalised rows */
+    unsigned n_ex_a, n_ex_b;
+    char fields[1024];        /* the compared columns, tab separated */
+    bool fields_differ;       /* the sides' columns differ (compared on the common ones) */
+};
+
+struct lab_equiv {
+    struct lab_equiv_log *logs;
+    unsigned n;
+    bool equivalent;
+};
+
+/* Compares dir_a with dir_b. Returns 0 (verdict in *e) or -errno with a
+ * one-line reason on err (e.g. an unreadable or malformed log). */
+int lab_equiv_compare(const char *dir_a, const char *dir_b, struct lab_equiv *e, FILE *err);
+void lab_equiv_free(struct lab_equiv *e);
+
+/* Prints the verdict as text: one line per log, examples of differing rows. */
+void lab_equiv_print(const struct lab_equiv *e, const char *name_a, const char *name_b,
+                     FILE *out);
+
+#endif

@@ -1,0 +1,579 @@
+/* fwd: see fwd.h. */
+#include "fwd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ether.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_prefetch.h>
+
+#include "pcapr.h"
+#include "pcapw.h"
+#include "shaper.h"
+#include "workers.h"
+
+#define RELEASE_BATCH 64
+#define LB_STATS_EVERY 64 /* bursts between copies of sl_lb's counters */
+
+/* net_pcap's RX timestamp (microseconds), the fallback when pcapr lost track. */
+static int ts_dynfield_off = -1;
+static uint64_t ts_dynflag;
+
+static void lookup_rx_timestamp(void)
+{
+    int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, NULL);
+    ts_dynfield_off = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, NULL);
+    ts_dynflag = bit >= 0 ? RTE_BIT64(bit) : 0;
+}
+
+/* ---- egress ---------------------------------------------------------------- */
+
+static void drop(struct fe_lcore *lc, struct rte_mbuf *m, enum fe_drop why)
+{
+    FE_ADD(lc->st->drops[why], 1);
+    rte_pktmbuf_free(m);
+}
+
+/* Hands frames to the link's sink: TX on the output port, or the worker's pcap. */
+static void egress_send(struct fe_lcore *lc, unsigned e, struct rte_mbuf **m, unsigned n)
+{
+    struct fe_app *app = lc->app;
+    struct fe_egress *eg = &app->egress[e];
+    struct fe_e_stats *es = &lc->st->e[e];
+    uint64_t bytes = 0;
+    if (n == 0)
+        return;
+    if (app->pcapw != NULL) {
+        fe_pcapw_write(app->pcapw, (unsigned)eg->worker, m, n, lc->scratch);
+        for (unsigned i = 0; i < n; i++)
+            bytes += rte_pktmbuf_pkt_len(m[i]);
+        rte_pktmbuf_free_bulk(m, n);
+        FE_ADD(es->pkts, n);
+        FE_ADD(es->bytes, bytes);
+        return;
+    }
+    uint16_t port = (uint16_t)eg->port, q = lc->txq[port];
+    unsigned sent = 0;
+    for (unsigned i = 0; i < n; i++)
+        bytes += rte_pktmbuf_pkt_len(m[i]);
+    if (eg->txq_shared)
+        rte_spinlock_lock(&eg->txq_lock[q]);
+    /* A few retries ride out a momentarily full ring; past that the port is
+     * slower than its input and the frames are dropped, as a NIC would. */
+    for (int tries = 0; sent < n && tries < 8; tries++)
+        sent += rte_eth_tx_burst(port, q, m + sent, (uint16_t)(n - sent));
+    if (eg->txq_shared)
+        rte_spinlock_unlock(&eg->txq_lock[q]);
+    if (unlikely(sent < n)) {
+        for (unsigned i = sent; i < n; i++)
+            bytes -= rte_pktmbuf_pkt_len(m[i]);
+        rte_pktmbuf_free_bulk(m + sent, n - sent);
+        FE_ADD(es->tx_drops, n - sent);
+        FE_ADD(lc->st->drops[FE_DROP_TX_FULL], n - sent);
+    }
+    FE_ADD(es->pkts, sent);
+    FE_ADD(es->bytes, bytes);
+}
+
+/* Drains what the shaper lets out by now_ns, sending it in bursts. */
+static void shaper_drain(struct fe_lcore *lc, unsigned e, struct fe_shaper *sh, uint64_t now_ns)
+{
+    struct rte_mbuf *out[FE_MAX_BURST];
+    unsigned k;
+    while ((k = fe_shaper_dequeue(sh, now_ns, out, FE_MAX_BURST)) > 0) {
+        egress_send(lc, e, out, k);
+        if (k < FE_MAX_BURST)
+            break;
+    }
+}
+
+static void shaped_flush(struct fe_lcore *lc, unsigned e, struct rte_mbuf **m, unsigned n)
+{
+    struct fe_egress *eg = &lc->app->egress[e];
+    struct fe_shaper *sh = eg->shaper;
+    bool shared = lc->app->n_fwd > 1;
+    if (shared)
+        rte_spinlock_lock(fe_shaper_lock(sh));
+    for (unsigned i = 0; i < n; i++) {
+        const struct fe_meta *meta = fe_meta(m[i]);
+        /* the link sends what it can before this frame arrives */
+        shaper_drain(lc, e, sh, meta->ts_ns);
+        if (fe_shaper_enqueue(sh, m[i], fe_l1_bytes(meta->wire_len)) < 0) {
+            __atomic_store_n(&eg->shaper_drops, eg->shaper_drops + 1, __ATOMIC_RELAXED);
+            __atomic_store_n(&eg->shaper_drop_bytes,
+                             eg->shaper_drop_bytes + rte_pktmbuf_pkt_len(m[i]), __ATOMIC_RELAXED);
+            rte_pktmbuf_free(m[i]);
+        }
+    }
+    shaper_drain(lc, e, sh, fe_meta(m[n - 1])->ts_ns);
+    if (shared)
+        rte_spinlock_unlock(fe_shaper_lock(sh));
+}
+
+static void egress_flush(struct fe_lcore *lc, unsigned e)
+{
+    struct fe_txbuf *b = &lc->txb[e];
+    unsigned n = b->n;
+    b->n = 0;
+    if (n == 0)
+        return;
+    if (lc->app->egress[e].shaper != NULL)
+        shaped_flush(lc, e, b->m, n);
+    else
+        egress_send(lc, e, b->m, n);
+}
+
+static void flush_dirty(struct fe_lcore *lc)
+{
+    for (unsigned k = 0; k < lc->n_dirty; k++) {
+        unsigned e = lc->dirty[k];
+        egress_flush(lc, e);
+        lc->txb[e].dirty = false;
+    }
+    lc->n_dirty = 0;
+}
+
+/* Frames shaped on a wall-clock (live) or pacing clock leave as time passes. */
+static void idle_drain(struct fe_lcore *lc, uint64_t now_ns)
+{
+    struct fe_app *app = lc->app;
+    for (unsigned e = 0; e < app->n_egress; e++) {
+        struct fe_shaper *sh = app->egress[e].shaper;
+        if (sh == NULL || fe_shaper_queued(sh) == 0)
+            continue;
+        if (app->n_fwd > 1)
+            rte_spinlock_lock(fe_shaper_lock(sh));
+        shaper_drain(lc, e, sh, now_ns);
+        if (app->n_fwd > 1)
+            rte_spinlock_unlock(fe_shaper_lock(sh));
+    }
+}
+
+/* End of run: every queued frame goes out (the link would send them after
+ * the last arrival). */
+static void shapers_flush_all(struct fe_lcore *lc)
+{
+    struct fe_app *app = lc->app;
+    struct rte_mbuf *out[FE_MAX_BURST];
+    for (unsigned e = 0; e < app->n_egress; e++) {
+        struct fe_shaper *sh = app->egress[e].shaper;
+        unsigned k;
+        if (sh == NULL)
+            continue;
+        if (app->n_fwd > 1)
+            rte_spinlock_lock(fe_shaper_lock(sh));
+        while ((k = fe_shaper_flush(sh, out, FE_MAX_BURST)) > 0)
+            egress_send(lc, e, out, k);
+        if (app->n_fwd > 1)
+            rte_spinlock_unlock(fe_shaper_lock(sh));
+    }
+}
+
+/* ---- the balancer step ----------------------------------------------------- */
+
+static inline void hll_add(struct fe_lcore *lc, unsigned w, uint64_t h)
+{
+    /* remix: the rendezvous pick already used h, keep the registers independent */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    unsigned idx = (unsigned)(h >> (64 - FE_HLL_BITS));
+    uint64_t rest = (h << FE_HLL_BITS) | (1ull << (FE_HLL_BITS - 1));
+    uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+    uint8_t *r = &lc->hll[((size_t)w << FE_HLL_BITS) + idx];
+    if (rank > *r)
+        __atomic_store_n(r, rank, __ATOMIC_RELAXED);
+}
+
+static inline void emit(struct fe_lcore *lc, int w, struct rte_mbuf *m)
+{
+    struct fe_app *app = lc->app;
+    struct fe_w_stats *ws = &lc->st->w[w];
+    /* A frame cut shorter than a MAC (a capture artefact) has none to rewrite;
+     * it still goes to its worker, whose analysis reports it. */
+    if (likely(m->data_len >= RTE_ETHER_ADDR_LEN))
+        memcpy(rte_pktmbuf_mtod(m, uint8_t *), app->mac[w], RTE_ETHER_ADDR_LEN);
+    FE_ADD(ws->pkts, 1);
+    FE_ADD(ws->bytes, rte_pktmbuf_pkt_len(m));
+    unsigned e = (unsigned)app->worker_egress[w];
+    struct fe_txbuf *b = &lc->txb[e];
+    if (!b->dirty) {
+        b->dirty = true;
+        lc->dirty[lc->n_dirty++] = (uint16_t)e;
+    }
+    b->m[b->n++] = m;
+    if (unlikely(b->n >= app->conf->burst))
+        egress_flush(lc, e);
+}
+
+static void release_held(struct fe_lcore *lc, uint64_t now_ns)
+{
+    struct sl_lb_released rel[RELEASE_BATCH];
+    unsigned n;
+    do {
+        n = sl_lb_release(lc->lb, now_ns, rel, RELEASE_BATCH);
+        for (unsigned i = 0; i < n; i++) {
+            struct rte_mbuf *m = rel[i].cookie;
+            struct fe_in_stats *is = &lc->st->in[fe_meta(m)->input];
+            FE_ADD(lc->st->held, (uint64_t)-1);
+            if (rel[i].why == SL_LB_FRAG_RELEASED)
+                FE_ADD(is->frag_released, 1);
+            else
+                FE_ADD(is->frag_orphan, 1);
+            if (rel[i].worker < 0)
+                drop(lc, m, FE_DROP_NO_WORKER);
+            else
+                emit(lc, rel[i].worker, m);
+        }
+    } while (n == RELEASE_BATCH);
+}
+
+static void count_weird(struct fe_in_stats *is, const char *name)
+{
+    FE_ADD(is->weird, 1);
+    for (unsigned k = 0; k < FE_MAX_WEIRDS; k++) {
+        if (is->weirds[k].name == name) {
+            FE_ADD(is->weirds[k].n, 1);
+            return;
+        }
+        if (is->weirds[k].name == NULL) {
+            FE_ADD(is->weirds[k].n, 1);
+            __atomic_store_n(&is->weirds[k].name, name, __ATOMIC_RELEASE);
+            return;
+        }
+    }
+    FE_ADD(is->weird_other, 1);
+}
+
+static void count_decode(struct fe_in_stats *is, const struct sl_pkt *p)
+{
+    if (unlikely(p->weird != NULL))
+        count_weird(is, p->weird);
+    for (unsigned l = 0; l < p->n_ip; l++) {
+        if (p->ip[l].flags & SL_IPF_FRAG) {
+            FE_ADD(is->frag, 1);
+            if (p->ip[l].flags & SL_IPF_FIRST_FRAG)
+                FE_ADD(is->frag_first, 1);
+            break;
+        }
+    }
+}
+
+static void count_reason(struct fe_in_stats *is, enum sl_lb_reason why)
+{
+    switch (why) {
+    case SL_LB_NON_IP: FE_ADD(is->non_ip, 1); break;
+    case SL_LB_FRAG_HIT: FE_ADD(is->frag_hit, 1); break;
+    case SL_LB_FRAG_ORPHAN: FE_ADD(is->frag_orphan, 1); break;
+    case SL_LB_ICMP_ERR: FE_ADD(is->icmp_steered, 1); break;
+    case SL_LB_FRAG_HELD: FE_ADD(is->frag_held, 1); break;
+    default: break;
+    }
+}
+
+static bool first_fragment(const struct sl_pkt *p)
+{
+    for (unsigned l = 0; l < p->n_ip; l++)
+        if (p->ip[l].flags & SL_IPF_FIRST_FRAG)
+            return true;
+    return false;
+}
+
+static void dispatch(struct fe_lcore *lc, struct rte_mbuf *m, struct fe_in_stats *is)
+{
+    struct fe_app *app = lc->app;
+    uint32_t len = rte_pktmbuf_pkt_len(m);
+    const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+    uint32_t dlen = m->data_len;
+    if (unlikely(m->nb_segs > 1)) {
+        dlen = len < FE_SCRATCH ? len : FE_SCRATCH;
+        data = rte_pktmbuf_read(m, 0, dlen, lc->scratch);
+    }
+    sl_pkt_decode(&lc->pkt, data, dlen, SL_DLT_EN10MB);
+    count_decode(is, &lc->pkt);
+    enum sl_lb_reason why = SL_LB_FLOW;
+    int w = sl_lb_pick(lc->lb, &lc->pkt, fe_meta(m)->ts_ns, m, &why);
+    count_reason(is, why);
+    if (w == SL_LB_HELD) {
+        FE_ADD(lc->st->held, 1);
+        return;
+    }
+    if (unlikely(w < 0)) {
+        drop(lc, m, FE_DROP_NO_WORKER);
+        return;
+    }
+    if (app->conf->count_flows && (why == SL_LB_FLOW || why == SL_LB_NON_IP))
+        hll_add(lc, (unsigned)w, sl_hash_pkt(&lc->pkt, app->conf->hash));
+    emit(lc, w, m);
+    /* a first fragment makes the fragments held for it ready: keep them next to it */
+    if (unlikely(lc->st->held > 0) && first_fragment(&lc->pkt))
+        release_held(lc, lc->now_ns);
+}
+
+/* ---- input ----------------------------------------------------------------- */
+
+static uint64_t fallback_ts(struct fe_app *app, struct rte_mbuf *m, uint64_t tsc)
+{
+    if (ts_dynfield_off >= 0 && (m->ol_flags & ts_dynflag))
+        return *RTE_MBUF_DYNFIELD(m, ts_dynfield_off, rte_mbuf_timestamp_t *) * 1000u;
+    return fe_tsc_to_ns(app, tsc);
+}
+
+static void stamp(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mbuf *m, uint64_t live_ns)
+{
+    struct fe_app *app = lc->app;
+    struct fe_input *in = &app->inputs[rq->input];
+    struct fe_meta *meta = fe_meta(m);
+    meta->input = (uint16_t)rq->input;
+    meta->wire_len = rte_pktmbuf_pkt_len(m);
+    meta->ts_ns = live_ns;
+    if (in->pcapr == NULL)
+        return;
+    uint64_t lost = 0;
+    if (fe_pcapr_next(in->pcapr, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len,
+                      rte_pktmbuf_pkt_len(m), &meta->ts_ns, &meta->wire_len, &lost) < 0) {
+        meta->ts_ns = fallback_ts(app, m, rte_rdtsc());
+        return;
+    }
+    if (unlikely(lost))
+        FE_ADD(lc->st->in[rq->input].lost, lost);
+}
+
+/* --pace: hold frame time ts until its place on the wall clock. */
+static void pace_wait(struct fe_lcore *lc, uint64_t ts)
+{
+    struct fe_app *app = lc->app;
+    uint64_t rel = ts > app->t0_ns ? ts - app->t0_ns : 0;
+    uint64_t due = app->start_tsc + (uint64_t)((double)rel / app->conf->pace * app->tsc_per_ns);
+    uint64_t now = rte_rdtsc();
+    if (now >= due)
+        return;
+    flush_dirty(lc); /* what is due already goes out now, not after the wait */
+    while ((now = rte_rdtsc()) < due && !__atomic_load_n(&app->stop, __ATOMIC_RELAXED)) {
+        if (due - now > app->tsc_hz / 5000) /* > 200 us: sleep, other work shares the core */
+            rte_delay_us_sleep(100);
+        else
+            rte_pause();
+    }
+}
+
+static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mbuf **rx,
+                             unsigned n, uint64_t tsc)
+{
+    struct fe_app *app = lc->app;
+    struct fe_in_stats *is = &lc->st->in[rq->input];
+    uint64_t live_ns = fe_tsc_to_ns(app, tsc);
+    uint64_t bytes = 0;
+    for (unsigned i = 0; i < n; i++) {
+        struct rte_mbuf *m = rx[i];
+        if (i + 1 < n)
+            rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
+        stamp(lc, rq, m, live_ns);
+        uint64_t ts = fe_meta(m)->ts_ns;
+        if (app->conf->pace > 0 && app->inputs[rq->input].pcapr != NULL)
+            pace_wait(lc, ts);
+        if (ts > lc->now_ns)
+            lc->now_ns = ts;
+        bytes += rte_pktmbuf_pkt_len(m);
+        dispatch(lc, m, is);
+    }
+    FE_ADD(is->pkts, n);
+    FE_ADD(is->bytes, bytes);
+}
+
+/* Whether a queue has delivered its whole pcap (see fwd.h). */
+static void check_eof(struct fe_lcore *lc, struct fe_rxq *rq, uint64_t tsc)
+{
+    struct fe_app *app = lc->app;
+    struct fe_input *in = &app->inputs[rq->input];
+    if (in->pcapr == NULL)
+        return;
+    uint64_t total = fe_pcapr_total(in->pcapr), got = fe_pcapr_consumed(in->pcapr);
+    if (fe_pcapr_aligned(in->pcapr) && got >= total) {
+        rq->done = true;
+        return;
+    }
+    if (tsc - rq->last_rx_tsc < FE_EOF_STALL_S * app->tsc_hz)
+        return;
+    fprintf(stderr,
+            "frontend-dpdk: warning: %s queue %u delivered nothing for %d s with %llu of %llu "
+            "records read; counting the rest lost\n",
+            in->name, in->queue, FE_EOF_STALL_S, (unsigned long long)got,
+            (unsigned long long)total);
+    if (fe_pcapr_aligned(in->pcapr) && got < total)
+        FE_ADD(lc->st->in[rq->input].lost, total - got);
+    rq->done = true;
+}
+
+static void publish_lb_stats(struct fe_lcore *lc)
+{
+    struct sl_lb_stats s;
+    sl_lb_stats(lc->lb, &s);
+    uint64_t *dst = (uint64_t *)&lc->st->lb;
+    const uint64_t *src = (const uint64_t *)&s;
+    for (size_t i = 0; i < sizeof(s) / sizeof(uint64_t); i++)
+        __atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+}
+
+/* The clock shapers drain by when no frame arrives. */
+static uint64_t idle_clock(struct fe_lcore *lc, uint64_t tsc)
+{
+    struct fe_app *app = lc->app;
+    if (!app->pcap_time)
+        return fe_tsc_to_ns(app, tsc);
+    if (app->conf->pace > 0)
+        return app->t0_ns +
+               (uint64_t)((double)(tsc - app->start_tsc) / app->tsc_per_ns * app->conf->pace);
+    return lc->now_ns; /* topspeed: frame time stands still between frames */
+}
+
+static void drain_all(struct fe_lcore *lc)
+{
+    release_held(lc, UINT64_MAX);
+    flush_dirty(lc);
+    shapers_flush_all(lc);
+    publish_lb_stats(lc);
+}
+
+int fe_fwd_main(void *arg)
+{
+    struct fe_lcore *lc = arg;
+    struct fe_app *app = lc->app;
+    struct rte_mbuf *rx[FE_MAX_BURST];
+    const uint16_t burst = (uint16_t)app->conf->burst;
+    uint64_t bursts = 0;
+    uint64_t tsc = rte_rdtsc();
+    for (unsigned r = 0; r < lc->n_rxq; r++)
+        lc->rxq[r].last_rx_tsc = tsc;
+
+    while (!__atomic_load_n(&app->stop, __ATOMIC_RELAXED)) {
+        bool any = false, open = false;
+        fe_workers_sync(app, &lc->rdv, &lc->rdv_gen);
+        tsc = rte_rdtsc();
+        for (unsigned r = 0; r < lc->n_rxq; r++) {
+            struct fe_rxq *rq = &lc->rxq[r];
+            if (rq->done)
+                continue;
+            open = true;
+            const struct fe_input *in = &app->inputs[rq->input];
+            uint16_t n = rte_eth_rx_burst(in->port, in->queue, rx, burst);
+            if (n == 0) {
+                check_eof(lc, rq, tsc);
+                continue;
+            }
+            any = true;
+            rq->last_rx_tsc = tsc;
+            rx_burst_process(lc, rq, rx, n, tsc);
+        }
+        flush_dirty(lc);
+        if (lc->st->held > 0)
+            release_held(lc, any ? lc->now_ns : idle_clock(lc, tsc));
+        if (!any) {
+            if (!open)
+                break;
+            idle_drain(lc, idle_clock(lc, tsc));
+            FE_ADD(lc->st->idle_polls, 1);
+            rte_pause();
+        }
+        if (++bursts % LB_STATS_EVERY == 0)
+            publish_lb_stats(lc);
+    }
+    drain_all(lc);
+    FE_ADD(lc->st->bursts, bursts);
+    __atomic_store_n(&lc->finished, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* ---- setup ------------------------------------------------------------------ */
+
+static struct fe_lcore *lcore_new(struct fe_app *app, unsigned idx, unsigned lcore_id,
+                                  char *err, size_t errlen)
+{
+    int socket = (int)rte_lcore_to_socket_id(lcore_id);
+    struct fe_lcore *lc = rte_zmalloc_socket("fe_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE, socket);
+    if (lc == NULL)
+        goto nomem;
+    lc->app = app;
+    lc->idx = idx;
+    lc->lcore_id = lcore_id;
+    lc->st = rte_zmalloc_socket("fe_stats", sizeof(*lc->st), RTE_CACHE_LINE_SIZE, socket);
+    lc->txb = rte_zmalloc_socket("fe_txb", sizeof(*lc->txb) * app->n_egress, RTE_CACHE_LINE_SIZE,
+                                 socket);
+    lc->hll = rte_zmalloc_socket("fe_hll", (size_t)app->n_workers << FE_HLL_BITS,
+                                 RTE_CACHE_LINE_SIZE, socket);
+    lc->scratch = rte_malloc_socket("fe_scratch", FE_SCRATCH, RTE_CACHE_LINE_SIZE, socket);
+    if (!lc->st || !lc->txb || !lc->hll || !lc->scratch)
+        goto nomem;
+    fe_workers_sync(app, &lc->rdv, &lc->rdv_gen);
+    struct sl_lb_conf lbc = {
+        .mode = app->conf->hash,
+        .frag_timeout_ns = app->conf->frag_timeout_ns,
+        .hold_ns = app->conf->frag_hold_ns,
+        .max_held = app->conf->max_held,
+    };
+    lc->lb = sl_lb_new(&lbc, &lc->rdv);
+    if (lc->lb == NULL)
+        goto nomem;
+    for (unsigned p = 0; p < FE_MAX_PORTS; p++)
+        lc->txq[p] = app->port_ntxq[p] ? (uint16_t)(idx % app->port_ntxq[p]) : 0;
+    return lc;
+nomem:
+    snprintf(err, errlen, "out of memory setting up lcore %u (give EAL more memory: -m MB)",
+             lcore_id);
+    if (lc != NULL) {
+        rte_free(lc->st);
+        rte_free(lc->txb);
+        rte_free(lc->hll);
+        rte_free(lc->scratch);
+        rte_free(lc);
+    }
+    return NULL;
+}
+
+int fe_fwd_setup(struct fe_app *app, char *err, size_t errlen)
+{
+    unsigned lcore_id, idx = 0;
+    lookup_rx_timestamp();
+    RTE_LCORE_FOREACH_WORKER(lcore_id)
+    {
+        if (idx >= FE_MAX_LCORES)
+            break;
+        struct fe_lcore *lc = lcore_new(app, idx, lcore_id, err, errlen);
+        if (lc == NULL)
+            return -ENOMEM;
+        app->fwd[idx++] = lc;
+    }
+    for (unsigned i = 0; i < app->n_inputs; i++) {
+        struct fe_lcore *lc = app->fwd[app->inputs[i].lcore];
+        lc->rxq[lc->n_rxq++].input = i;
+    }
+    for (unsigned j = 0; j < app->n_egress; j++) {
+        struct fe_egress *eg = &app->egress[j];
+        if (eg->port >= 0) {
+            eg->n_txq = app->port_ntxq[eg->port];
+            eg->txq_shared = eg->n_txq < app->n_fwd;
+        }
+    }
+    return 0;
+}
+
+void fe_fwd_free(struct fe_app *app)
+{
+    for (unsigned i = 0; i < app->n_fwd; i++) {
+        struct fe_lcore *lc = app->fwd[i];
+        if (lc == NULL)
+            continue;
+        sl_lb_free(lc->lb);
+        rte_free(lc->st);
+        rte_free(lc->txb);
+        rte_free(lc->hll);
+        rte_free(lc->scratch);
+        rte_free(lc);
+        app->fwd[i] = NULL;
+    }
+}

@@ -1,0 +1,59 @@
+/* workers: see workers.h. */
+#include "workers.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int fe_workers_init(struct fe_app *app, char *err, size_t errlen)
+{
+    const struct fe_conf *c = app->conf;
+    app->n_workers = c->n_workers;
+    memcpy(app->mac, c->mac, sizeof(app->mac));
+    rte_spinlock_init(&app->rdv_lock);
+    if (sl_rdv_init(&app->rdv_master, c->n_workers) < 0) {
+        snprintf(err, errlen, "cannot set up %u workers", c->n_workers);
+        return -EINVAL;
+    }
+    for (unsigned i = 0; i < c->n_workers; i++) {
+        if (sl_rdv_set_weight(&app->rdv_master, i, c->weight[i]) < 0) {
+            snprintf(err, errlen, "worker %u: bad weight %g", i + 1, c->weight[i]);
+            return -EINVAL;
+        }
+        if (c->down[i])
+            sl_rdv_set_live(&app->rdv_master, i, false);
+    }
+    app->rdv_gen = 1;
+    return 0;
+}
+
+int fe_workers_set_live(struct fe_app *app, unsigned idx, bool live)
+{
+    int rc;
+    if (idx >= app->n_workers)
+        return -EINVAL;
+    rte_spinlock_lock(&app->rdv_lock);
+    rc = sl_rdv_set_live(&app->rdv_master, idx, live);
+    if (rc == 0)
+        __atomic_store_n(&app->rdv_gen, app->rdv_gen + 1, __ATOMIC_RELEASE);
+    rte_spinlock_unlock(&app->rdv_lock);
+    return rc;
+}
+
+bool fe_workers_live(struct fe_app *app, unsigned idx)
+{
+    bool live;
+    if (idx >= app->n_workers)
+        return false;
+    rte_spinlock_lock(&app->rdv_lock);
+    live = app->rdv_master.live[idx];
+    rte_spinlock_unlock(&app->rdv_lock);
+    return live;
+}
+
+char *fe_mac_str(const uint8_t mac[6], char *buf)
+{
+    snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+             mac[5]);
+    return buf;
+}

@@ -1,0 +1,745 @@
+/* The balancer decision on decoded hand-built frames: both directions,
+ * fragments in and out of order, hold timeouts, ICMP errors, tunnels over
+ * fragmented outer IP, liveness, counters. */
+#include <check.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frames.h"
+#include "sl_flow.h"
+#include "sl_lb.h"
+#include "sl_pkt.h"
+#include "sl_rdv.h"
+
+/* Calls into Check only on failure (a passing ck_assert costs a write). */
+#define QUICK(cond, ...)                                                                           \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            ck_abort_msg(__VA_ARGS__);                                                             \
+    } while (0)
+
+#define MS 1000000ull
+
+static uint64_t rng_state = 0x2545f4914f6cdd1dULL;
+
+static uint64_t rnd(void)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 0x2545f4914f6cdd1dULL;
+}
+
+static struct taddr rnd_addr(int v)
+{
+    struct taddr t = {.v = v};
+    for (int i = 0; i < 16; i++)
+        t.b[i] = (uint8_t)rnd();
+    if (v == 4) {
+        memset(t.b + 4, 0, 12);
+        t.b[0] = (uint8_t)(1 + t.b[0] % 223);
+    } else {
+        t.b[0] = 0x20;
+    }
+    return t;
+}
+
+/* A frame and its decoding. */
+struct fr {
+    uint8_t b[2048];
+    size_t n;
+    struct sl_pkt p;
+};
+
+static void dec(struct fr *f)
+{
+    sl_pkt_decode(&f->p, f->b, (uint32_t)f->n, SL_DLT_EN10MB);
+    QUICK(f->p.n_ip > 0 || f->n < 34, "frame did not decode (%s)",
+          f->p.weird ? f->p.weird : "-");
+}
+
+static struct fr *simple(const struct taddr *s, const struct taddr *d, uint8_t proto, uint16_t sp,
+                         uint16_t dp)
+{
+    struct fr *f = calloc(1, sizeof(*f));
+    f->n = build_simple(f->b, s, d, proto, sp, dp, 20);
+    dec(f);
+    return f;
+}
+
+/* A UDP/TCP datagram of `len` payload bytes cut into fragments of `mtu`
+ * payload bytes (a multiple of 8). Returns how many (at most 8). */
+static int fragments(struct fr **out, const struct taddr *s, const struct taddr *d, uint8_t proto,
+                     uint16_t sp, uint16_t dp, size_t len, size_t mtu, uint32_t id)
+{
+    static uint8_t l4[8192];
+    size_t n = build_l4(l4, s, d, proto, sp, dp, len);
+    int k = 0;
+    for (size_t off = 0; off < n && k < 8; off += mtu, k++) {
+        size_t part = n - off < mtu ? n - off : mtu;
+        out[k] = calloc(1, sizeof(struct fr));
+        out[k]->n = build_frame(out[k]->b, s, d, proto, l4, off, part, off + part < n, id);
+        dec(out[k]);
+    }
+    return k;
+}
+
+static void free_all(struct fr **f, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(f[i]);
+}
+
+struct bal {
+    struct sl_rdv rdv;
+    struct sl_lb *lb;
+};
+
+static void bal_init(struct bal *b, enum sl_hash_mode m, unsigned workers, const struct sl_lb_conf *c)
+{
+    ck_assert_int_eq(sl_rdv_init(&b->rdv, workers), 0);
+    struct sl_lb_conf conf = {0};
+    if (c)
+        conf = *c;
+    conf.mode = m;
+    b->lb = sl_lb_new(&conf, &b->rdv);
+    ck_assert_ptr_nonnull(b->lb);
+}
+
+static int pick(struct bal *b, const struct fr *f, uint64_t now, void *cookie,
+                enum sl_lb_reason *why)
+{
+    enum sl_lb_reason w;
+    int r = sl_lb_pick(b->lb, &f->p, now, cookie, &w);
+    if (why)
+        *why = w;
+    return r;
+}
+
+/* ------------------------------------------------------------------------ */
+
+START_TEST(new_validates)
+{
+    struct sl_rdv r;
+    sl_rdv_init(&r, 2);
+    errno = 0;
+    ck_assert_ptr_null(sl_lb_new(NULL, &r));
+    ck_assert_int_eq(errno, EINVAL);
+    struct sl_lb_conf c = {.mode = SL_HASH_MAX};
+    errno = 0;
+    ck_assert_ptr_null(sl_lb_new(&c, &r));
+    ck_assert_int_eq(errno, EINVAL);
+    c.mode = SL_HASH_SYM5;
+    ck_assert_ptr_null(sl_lb_new(&c, NULL));
+    struct sl_lb *lb = sl_lb_new(&c, &r);
+    ck_assert_ptr_nonnull(lb);
+    sl_lb_free(lb);
+    sl_lb_free(NULL);
+}
+END_TEST
+
+START_TEST(both_directions_same_worker)
+{
+    static uint8_t l4[1600], inner[1600], up[1600];
+    for (int m = 0; m < SL_HASH_MAX; m++) {
+        struct bal b;
+        bal_init(&b, (enum sl_hash_mode)m, 8, NULL);
+        unsigned seen[8] = {0};
+        for (int i = 0; i < 400; i++) {
+            int v = (i & 1) ? 6 : 4;
+            struct taddr a = rnd_addr(v), c = rnd_addr(v);
+            uint16_t pa = (uint16_t)rnd(), pc = (uint16_t)rnd();
+            struct fr *x = calloc(1, sizeof(*x)), *y = calloc(1, sizeof(*y));
+            switch (i % 4) {
+            case 0:
+            case 1:
+                x->n = build_simple(x->b, &a, &c, (i & 2) ? 6 : 17, pa, pc, 10);
+                y->n = build_simple(y->b, &c, &a, (i & 2) ? 6 : 17, pc, pa, 10);
+                break;
+            case 2: /* ICMP echo request / reply */
+                x->n = build_icmp(x->b, &a, &c, v == 4 ? 8 : 128, 0, 16);
+                y->n = build_icmp(y->b, &c, &a, v == 4 ? 0 : 129, 0, 16);
+                break;
+            default: { /* a tunnelled flow, return traffic in the reverse tunnel */
+                struct taddr ia = rnd_addr(4), ic = rnd_addr(4);
+                size_t n4 = build_l4(l4, &ia, &ic, 6, pa, pc, 5);
+                size_t ni = build_ip(inner, &ia, &ic, 6, l4, 0, n4, false, 1);
+                size_t nu = build_gtpu(up, &a, &c, 1, inner, ni);
+                x->n = build_frame(x->b, &a, &c, 17, up, 0, nu, false, 2);
+                n4 = build_l4(l4, &ic, &ia, 6, pc, pa, 5);
+                ni = build_ip(inner, &ic, &ia, 6, l4, 0, n4, false, 1);
+                nu = build_gtpu(up, &c, &a, 2, inner, ni);
+                y->n = build_frame(y->b, &c, &a, 17, up, 0, nu, false, 2);
+            }
+            }
+            dec(x);
+            dec(y);
+            int wx = pick(&b, x, 0, NULL, NULL), wy = pick(&b, y, 0, NULL, NULL);
+            QUICK(wx >= 0 && wx == wy, "mode %s flow %d: %d vs %d",
+                  sl_hash_mode_name((enum sl_hash_mode)m), i, wx, wy);
+            seen[wx]++;
+            free(x);
+            free(y);
+        }
+        for (int w = 0; w < 8; w++)
+            ck_assert_msg(seen[w] > 0, "mode %s never used worker %d",
+                          sl_hash_mode_name((enum sl_hash_mode)m), w);
+        sl_lb_free(b.lb);
+    }
+}
+END_TEST
+
+START_TEST(non_ip_by_mac_pair)
+{
+    struct bal b;
+    bal_init(&b, SL_HASH_SYM5, 8, NULL);
+    unsigned seen[8] = {0};
+    for (int i = 0; i < 200; i++) {
+        struct fr x = {0}, y = {0};
+        uint8_t m1 = (uint8_t)rnd(), m2 = (uint8_t)rnd();
+        x.n = build_eth(x.b, m1, m2, 0x0806) + 28;
+        y.n = build_eth(y.b, m2, m1, 0x0806) + 28;
+        x.b[7] = y.b[1] = (uint8_t)i; /* more MAC variety */
+        sl_pkt_decode(&x.p, x.b, (uint32_t)x.n, SL_DLT_EN10MB);
+        sl_pkt_decode(&y.p, y.b, (uint32_t)y.n, SL_DLT_EN10MB);
+        enum sl_lb_reason r1, r2;
+        int w1 = pick(&b, &x, 0, NULL, &r1), w2 = pick(&b, &y, 0, NULL, &r2);
+        QUICK(w1 >= 0 && w1 == w2, "ARP %d: %d vs %d", i, w1, w2);
+        QUICK(r1 == SL_LB_NON_IP && r2 == SL_LB_NON_IP, "reason %d", r1);
+        seen[w1]++;
+    }
+    for (int w = 0; w < 8; w++)
+        ck_assert_uint_gt(seen[w], 0);
+    sl_lb_free(b.lb);
+}
+END_TEST
+
+/* Fragments in order follow their first fragment, which goes where the
+ * flow's unfragmented packets go. Many flows, so the sym3 fallback (a
+ * different worker 7 times in 8) cannot pass by luck. */
+START_TEST(in_order_fragments_follow_first)
+{
+    for (int m = 0; m < SL_HASH_MAX; m++) {
+        struct bal b;
+        bal_init(&b, (enum sl_hash_mode)m, 8, NULL);
+        for (int i = 0; i < 200; i++) {
+            int v = (i & 1) ? 6 : 4;
+            struct taddr a = rnd_addr(v), c = rnd_addr(v);
+            uint16_t pa = (uint16_t)rnd(), pc = (uint16_t)rnd();
+            uint8_t proto = (i & 2) ? 6 : 17;
+            struct fr *fr[8];
+            int nf = fragments(fr, &a, &c, proto, pa, pc, 3000, 1232, (uint32_t)rnd() & 0xffff);
+            ck_assert_int_eq(nf, 3);
+            QUICK(fr[0]->p.ip[0].flags & SL_IPF_FIRST_FRAG, "no first fragment flag");
+            struct fr *plain = simple(&a, &c, proto, pa, pc);
+            struct fr *back = simple(&c, &a, proto, pc, pa);
+            int w = pick(&b, plain, 10, NULL, NULL);
+            QUICK(pick(&b, back, 10, NULL, NULL) == w, "reverse differs");
+            enum sl_lb_reason why;
+            QUICK(pick(&b, fr[0], 11, NULL, &why) == w, "mode %s: first fragment left its flow",
+                  sl_hash_mode_name((enum sl_hash_mode)m));
+            QUICK(why == SL_LB_FLOW, "first fragment reason %d", why);
+            for (int k = 1; k < nf; k++) {
+                int wk = pick(&b, fr[k], 12, NULL, &why);
+                QUICK(wk == w, "mode %s flow %d: fragment %d to %d, flow on %d",
+                      sl_hash_mode_name((enum sl_hash_mode)m), i, k, wk, w);
+                bool table = m != SL_HASH_SYM3 && m != SL_HASH_SYM2;
+                QUICK(why == (table ? SL_LB_FRAG_HIT : SL_LB_FLOW), "reason %d", why);
+            }
+            free(plain);
+            free(back);
+            free_all(fr, nf);
+        }
+        struct sl_lb_stats st;
+        sl_lb_stats(b.lb, &st);
+        if (m != SL_HASH_SYM3 && m != SL_HASH_SYM2) {
+            ck_assert_uint_eq(st.frag_inserted, 200);
+            ck_assert_uint_eq(st.frag_hits, 400);
+        }
+        ck_assert_uint_eq(st.frag_held, 0);
+        sl_lb_free(b.lb);
+    }
+}
+END_TEST
+
+START_TEST(out_of_order_held_and_released)
+{
+    const enum sl_hash_mode modes[] = {SL_HASH_SYM5, SL_HASH_INNER_SYM5, SL_HASH_TOEPLITZ};
+    for (size_t mi = 0; mi < 3; mi++) {
+        struct bal b;
+        bal_init(&b, modes[mi], 8, NULL);
+        for (int i = 0; i < 100; i++) {
+            int v = (i & 1) ? 6 : 4;
+            struct taddr a = rnd_addr(v), c = rnd_addr(v);
+            uint16_t pa = (uint16_t)rnd(), pc = (uint16_t)rnd();
+            struct fr *fr[8];
+            int nf = fragments(fr, &a, &c, 17, pa, pc, 4000, 1400, (uint32_t)i + 1);
+            ck_assert_int_eq(nf, 3);
+            struct fr *plain = simple(&a, &c, 17, pa, pc);
+            int w = pick(&b, plain, 0, NULL, NULL);
+            enum sl_lb_reason why;
+            uint64_t t = 1000 + (uint64_t)i * MS;
+            QUICK(pick(&b, fr[2], t, fr[2], &why) == SL_LB_HELD, "last fragment not held");
+            QUICK(why == SL_LB_FRAG_HELD, "reason %d", why);
+            QUICK(pick(&b, fr[1], t + 1, fr[1], &why) == SL_LB_HELD, "middle fragment not held");
+            struct sl_lb_released out[4];
+            QUICK(sl_lb_release(b.lb, t + 2, out, 4) == 0, "released before the first");
+            QUICK(pick(&b, fr[0], t + 3, NULL, &why) == w, "first fragment left its flow");
+            unsigned n = sl_lb_release(b.lb, t + 3, out, 4);
+            QUICK(n == 2, "released %u", n);
+            /* arrival order, the flow's worker */
+            QUICK(out[0].cookie == fr[2] && out[1].cookie == fr[1], "order/cookies");
+            for (unsigned k = 0; k < n; k++)
+                QUICK(out[k].worker == w && out[k].why == SL_LB_FRAG_RELEASED,
+                      "held fragment went to %d (%d), flow on %d", out[k].worker, out[k].why, w);
+            QUICK(sl_lb_release(b.lb, t + 3, out, 4) == 0, "released twice");
+            free(plain);
+            free_all(fr, nf);
+        }
+        struct sl_lb_stats st;
+        sl_lb_stats(b.lb, &st);
+        ck_assert_uint_eq(st.frag_held, 200);
+        ck_assert_uint_eq(st.frag_released, 200);
+        ck_assert_uint_eq(st.frag_orphans, 0);
+        ck_assert_uint_eq(st.held_now, 0);
+        sl_lb_free(b.lb);
+    }
+}
+END_TEST
+
+START_TEST(hold_timeout_orphans_by_3tuple)
+{
+    struct bal b, ref;
+    struct sl_lb_conf c = {.hold_ns = 50 * MS};
+    bal_init(&b, SL_HASH_SYM5, 8, &c);
+    bal_init(&ref, SL_HASH_SYM3, 8, &c);
+    unsigned differ = 0;
+    for (int i = 0; i < 64; i++) {
+        int v = (i & 1) ? 6 : 4;
+        struct taddr a = rnd_addr(v), d = rnd_addr(v);
+        uint16_t pa = (uint16_t)rnd(), pd = (uint16_t)rnd();
+        struct fr *fr[8];
+        int nf = fragments(fr, &a, &d, 17, pa, pd, 4000, 1400, 0x100 + (uint32_t)i);
+        struct fr *plain = simple(&a, &d, 17, pa, pd);
+        int w_flow = pick(&b, plain, 0, NULL, NULL);
+        /* the 3-tuple worker: what a sym3 balancer picks for this flow */
+        int w3 = pick(&ref, plain, 0, NULL, NULL);
+        differ += w3 != w_flow;
+
+        uint64_t t0 = (uint64_t)i * 1000 * MS;
+        QUICK(pick(&b, fr[1], t0, fr[1], NULL) == SL_LB_HELD, "not held");
+        struct sl_lb_released out[4];
+        QUICK(sl_lb_release(b.lb, t0 + 50 * MS - 1, out, 4) == 0, "released early");
+        QUICK(sl_lb_release(b.lb, t0 + 50 * MS, out, 4) == 1, "not released at hold_ns");
+        QUICK(out[0].cookie == fr[1] && out[0].why == SL_LB_FRAG_ORPHAN && out[0].worker == w3,
+              "orphan to %d (%d), 3-tuple worker %d", out[0].worker, out[0].why, w3);
+        /* The datagram is now known as orphaned: its next piece goes at once. */
+        enum sl_lb_reason why;
+        QUICK(pick(&b, fr[2], t0 + 51 * MS, fr[2], &why) == w3 && why == SL_LB_FRAG_ORPHAN,
+              "later piece of an orphaned datagram: reason %d", why);
+        /* The first fragment, late, still goes with its flow, and from then on
+         * the pieces follow it. */
+        QUICK(pick(&b, fr[0], t0 + 52 * MS, NULL, &why) == w_flow && why == SL_LB_FLOW,
+              "late first fragment");
+        QUICK(pick(&b, fr[2], t0 + 53 * MS, NULL, &why) == w_flow && why == SL_LB_FRAG_HIT,
+              "piece after late first fragment");
+        free(plain);
+        free_all(fr, nf);
+    }
+    ck_assert_uint_gt(differ, 32); /* the orphan worker was not the flow's by luck */
+    struct sl_lb_stats st;
+    sl_lb_stats(b.lb, &st);
+    ck_assert_uint_eq(st.frag_held, 64);
+    ck_assert_uint_eq(st.frag_held_orphaned, 64);
+    ck_assert_uint_eq(st.frag_orphans, 128);
+    ck_assert_uint_eq(st.frag_released, 0);
+    ck_assert_uint_eq(st.frag_hits, 64);
+    ck_assert_uint_eq(st.held_now, 0);
+    sl_lb_free(b.lb);
+    sl_lb_free(ref.lb);
+}
+END_TEST
+
+START_TEST(held_frames_bounded)
+{
+    struct bal b;
+    struct sl_lb_conf c = {.max_held = 2};
+    bal_init(&b, SL_HASH_SYM5, 8, &c);
+    struct taddr a = tv4(10, 1, 1, 1), d = tv4(10, 2, 2, 2);
+    struct fr *f[3][8];
+    enum sl_lb_reason why;
+    for (int i = 0; i < 3; i++)
+        fragments(f[i], &a, &d, 17, 1000, 2000, 3000, 1480, 10 + (uint32_t)i);
+    ck_assert_int_eq(pick(&b, f[0][1], 0, f[0][1], &why), SL_LB_HELD);
+    ck_assert_int_eq(pick(&b, f[1][1], 0, f[1][1], &why), SL_LB_HELD);
+    int w = pick(&b, f[2][1], 0, f[2][1], &why);
+    ck_assert_int_ge(w, 0);
+    ck_assert_int_eq(why, SL_LB_FRAG_ORPHAN);
+    struct sl_lb_stats st;
+    sl_lb_stats(b.lb, &st);
+    ck_assert_uint_eq(st.held_now, 2);
+    ck_assert_uint_eq(st.frag_orphans, 1);
+    /* End of input hands everything back. */
+    struct sl_lb_released out[4];
+    ck_assert_uint_eq(sl_lb_release(b.lb, UINT64_MAX, out, 4), 2);
+    ck_assert_ptr_eq(out[0].cookie, f[0][1]);
+    ck_assert_ptr_eq(out[1].cookie, f[1][1]);
+    ck_assert_int_eq(out[0].why, SL_LB_FRAG_ORPHAN);
+    sl_lb_stats(b.lb, &st);
+    ck_assert_uint_eq(st.held_now, 0);
+    ck_assert_uint_eq(st.frag_held, st.frag_released + st.frag_held_orphaned + st.held_now);
+    for (int i = 0; i < 3; i++)
+        free_all(f[i], 3);
+    sl_lb_free(b.lb);
+}
+END_TEST
+
+/* `out` must quote `q` (an IP packet built without Ethernet). */
+static void icmp_err_case(int v, enum sl_hash_mode m)
+{
+    static uint8_t l4[256], q[512];
+    struct bal b;
+    bal_init(&b, m, 8, NULL);
+    unsigned differ = 0;
+    for (int i = 0; i < 200; i++) {
+        struct taddr a = rnd_addr(v), d = rnd_addr(v), r = rnd_addr(v);
+        uint16_t pa = (uint16_t)rnd(), pd = (uint16_t)rnd();
+        uint8_t proto = (i & 1) ? 6 : 17;
+        struct fr *flow = simple(&a, &d, proto, pa, pd);
+        int w = pick(&b, flow, 0, NULL, NULL);
+
+        /* Router r tells a that a's packet to d did not get through. */
+        size_t n4 = build_l4(l4, &a, &d, proto, pa, pd, 30);
+        size_t nq = build_ip(q, &a, &d, proto, l4, 0, n4, false, 5);
+        size_t hl = v == 4 ? 20 : 40;
+        struct fr *err = calloc(1, sizeof(*err));
+        err->n = build_icmp_err(err->b, &r, &a, q, hl + 8 < nq ? hl + 8 : nq);
+        dec(err);
+        QUICK(err->p.ip[0].flags & SL_IPF_ICMP_ERR, "decoder did not see the quote");
+        enum sl_lb_reason why;
+        int we = pick(&b, err, 1, NULL, &why);
+        QUICK(we == w && why == SL_LB_ICMP_ERR, "v%d %s: error to %d (%d), flow on %d", v,
+              sl_hash_mode_name(m), we, why, w);
+
+        /* ... and the same about d's reply to a (quote in the other direction). */
+        n4 = build_l4(l4, &d, &a, proto, pd, pa, 30);
+        nq = build_ip(q, &d, &a, proto, l4, 0, n4, false, 6);
+        err->n = build_icmp_err(err->b, &r, &d, q, nq);
+        dec(err);
+        QUICK(pick(&b, err, 2, NULL, &why) == w, "reverse quote");
+
+        /* Without steering it would mostly have gone elsewhere. */
+        differ += sl_rdv_pick(&b.rdv, sl_hash_pkt(&err->p, m)) != w;
+        free(flow);
+        free(err);
+    }
+    ck_assert_uint_gt(differ, 100);
+    struct sl_lb_stats st;
+    sl_lb_stats(b.lb, &st);
+    ck_assert_uint_eq(st.icmp_steered, 400);
+    sl_lb_free(b.lb);
+}
+
+START_TEST(icmp_error_v4_to_quoted_flow)
+{
+    for (int m = 0; m < SL_HASH_MAX; m++)
+        icmp_err_case(4, (enum sl_hash_mode)m);
+}
+END_TEST
+
+START_TEST(icmp_error_v6_to_quoted_flow)
+{
+    for (int m = 0; m < SL_HASH_MAX; m++)
+        icmp_err_case(6, (enum sl_hash_mode)m);
+}
+END_TEST
+
+/* GTP-U whose outer IPv4 packets are fragmented: the non-first pieces carry
+ * no inner header, yet in inner modes they reach the inner flow's worker. */
+START_TEST(inner_mode_fragmented_outer_tunnel)
+{
+    static uint8_t l4[4096], inner[4096], up[4096];
+    const enum sl_hash_mode modes[] = {SL_HASH_INNER_SYM5, SL_HASH_INNER_SYM3};
+    for (size_t mi = 0; mi < 2; mi++) {
+        struct bal b;
+        bal_init(&b, modes[mi], 8, NULL);
+        for (int i = 0; i < 100; i++) {
+            struct taddr ta = rnd_addr(4), tb = rnd_addr(4);
+            struct taddr ia = rnd_addr(4), ib = rnd_addr(4);
+            uint16_t pa = (uint16_t)rnd(), pb = (uint16_t)rnd();
+            /* the inner flow's worker, from a bare (untunnelled) packet of it */
+            struct fr *bare = simple(&ib, &ia, 6, pb, pa);
+            int w = pick(&b, bare, 0, NULL, NULL);
+
+            size_t n4 = build_l4(l4, &ia, &ib, 6, pa, pb, 1800);
+            size_t ni = build_ip(inner, &ia, &ib, 6, l4, 0, n4, false, 3);
+            size_t nu = build_gtpu(up, &ta, &tb, 77, inner, ni);
+            struct fr *f0 = calloc(1, sizeof(*f0)), *f1 = calloc(1, sizeof(*f1));
+            f0->n = build_frame(f0->b, &ta, &tb, 17, up, 0, 1200, true, 500 + (uint32_t)i);
+            f1->n = build_frame(f1->b, &ta, &tb, 17, up, 1200, nu - 1200, false,
+                                500 + (uint32_t)i);
+            dec(f0);
+            dec(f1);
+            QUICK(f0->p.n_ip == 2 && f1->p.n_ip == 1, "layers %u %u", f0->p.n_ip, f1->p.n_ip);
+            enum sl_lb_reason why;
+            uint64_t t = (uint64_t)i * MS;
+            if (i & 1) {
+                QUICK(pick(&b, f0, t, NULL, NULL) == w, "first outer fragment off the flow");
+                QUICK(pick(&b, f1, t, NULL, &why) == w && why == SL_LB_FRAG_HIT,
+                      "second outer fragment off the flow (%d)", why);
+            } else {
+                QUICK(pick(&b, f1, t, f1, NULL) == SL_LB_HELD, "early piece not held");
+                QUICK(pick(&b, f0, t, NULL, NULL) == w, "first outer fragment off the flow");
+                struct sl_lb_released out[2];
+                QUICK(sl_lb_release(b.lb, t, out, 2) == 1 && out[0].worker == w &&
+                          out[0].cookie == f1,
+                      "held piece not released to the flow");
+            }
+            free(bare);
+            free(f0);
+            free(f1);
+        }
+        sl_lb_free(b.lb);
+    }
+}
+END_TEST
+
+START_TEST(liveness_moves_only_dead_workers_flows)
+{
+    enum { N = 3000 };
+    struct bal b;
+    bal_init(&b, SL_HASH_SYM5, 8, NULL);
+    static struct fr *f[N];
+    static int base[N];
+    for (int i = 0; i < N; i++) {
+        int v = (i & 1) ? 6 : 4;
+        struct taddr a = rnd_addr(v), d = rnd_addr(v);
+        f[i] = simple(&a, &d, 6, (uint16_t)rnd(), (uint16_t)rnd());
+        base[i] = pick(&b, f[i], 0, NULL, NULL);
+    }
+    for (unsigned k = 0; k < 8; k++) {
+        sl_rdv_set_live(&b.rdv, k, false); /* the lb reads rdv: no re-init */
+        unsigned moved = 0;
+        for (int i = 0; i < N; i++) {
+            int w = pick(&b, f[i], 0, NULL, NULL);
+            QUICK(w >= 0 && w != (int)k, "flow %d on dead %u", i, k);
+            if (base[i] == (int)k)
+                moved++;
+            else
+                QUICK(w == base[i], "flow %d moved %d -> %d", i, base[i], w);
+        }
+        ck_assert_uint_gt(moved, 0);
+        sl_rdv_set_live(&b.rdv, k, true);
+        for (int i = 0; i < N; i++)
+            QUICK(pick(&b, f[i], 0, NULL, NULL) == base[i], "flow %d not restored", i);
+    }
+
+    /* A datagram whose first fragment came before the failure: its later
+     * pieces follow the flow to where it moved. */
+    struct taddr a = tv4(10, 9, 9, 9), d = tv4(10, 8, 8, 8);
+    struct fr *fr[8];
+    int nf = fragments(fr, &a, &d, 17, 4444, 53, 3000, 1480, 99);
+    struct fr *plain = simple(&a, &d, 17, 4444, 53);
+    int w = pick(&b, fr[0], 0, NULL, NULL);
+    sl_rdv_set_live(&b.rdv, (unsigned)w, false);
+    int w2 = pick(&b, plain, 1, NULL, NULL);
+    ck_assert_int_ne(w2, w);
+    ck_assert_int_eq(pick(&b, fr[1], 1, NULL, NULL), w2);
+    /* No live worker at all. */
+    for (unsigned k = 0; k < 8; k++)
+        sl_rdv_set_live(&b.rdv, k, false);
+    enum sl_lb_reason why;
+    ck_assert_int_eq(pick(&b, plain, 2, NULL, &why), -1);
+    ck_assert_int_eq(why, SL_LB_NO_WORKER);
+    free(plain);
+    free_all(fr, nf);
+    for (int i = 0; i < N; i++)
+        free(f[i]);
+    sl_lb_free(b.lb);
+}
+END_TEST
+
+START_TEST(fragment_table_evicts_and_expires)
+{
+    struct bal b;
+    struct sl_lb_conf c = {.frag_slots = 4, .frag_timeout_ns = 1000 * MS};
+    bal_init(&b, SL_HASH_SYM5, 8, &c);
+    struct taddr a = tv4(10, 1, 1, 1), d = tv4(10, 2, 2, 2);
+    struct fr *f[5][8];
+    for (int i = 0; i < 5; i++) {
+        fragments(f[i], &a, &d, 17, 1000, (uint16_t)(2000 + i), 2000, 1480, 40 + (uint32_t)i);
+        pick(&b, f[i][0], (uint64_t)i, NULL, NULL); /* one bucket of 4: the 5th evicts */
+    }
+    struct sl_lb_stats st;
+    sl_lb_stats(b.lb, &st);
+    ck_assert_uint_eq(st.frag_inserted, 5);
+    ck_assert_uint_eq(st.frag_evicted, 1);
+    /* the least recently used (the first) was evicted; the others still hit */
+    enum sl_lb_reason why;
+    for (int i = 1; i < 5; i++) {
+        pick(&b, f[i][1], 10, NULL, &why);
+        ck_assert_int_eq(why, SL_LB_FRAG_HIT);
+    }
+    ck_assert_int_eq(pick(&b, f[0][1], 10, f[0][1], &why), SL_LB_HELD);
+    /* Past frag_timeout_ns an entry is gone: a late piece waits again. */
+    ck_assert_int_eq(pick(&b, f[2][1], 10 + 1001 * MS, f[2][1], &why), SL_LB_HELD);
+    sl_lb_stats(b.lb, &st);
+    ck_assert_uint_ge(st.frag_expired, 1);
+    struct sl_lb_released out[8];
+    ck_assert_uint_eq(sl_lb_release(b.lb, UINT64_MAX, out, 8), 2);
+    for (int i = 0; i < 5; i++)
+        free_all(f[i], 2);
+    sl_lb_free(b.lb);
+}
+END_TEST
+
+/* A random mix, with every reason tallied from the caller's side. */
+START_TEST(counters_add_up)
+{
+    struct bal b;
+    struct sl_lb_conf c = {.hold_ns = 5 * MS, .max_held = 16};
+    bal_init(&b, SL_HASH_INNER_SYM5, 8, &c);
+    unsigned long reasons[SL_LB_REASON_MAX] = {0}, frames = 0, delivered = 0, held = 0;
+    static char returned[20000];
+    static struct fr *pool[20000];
+    int npool = 0;
+    uint64_t t = 0;
+    for (int round = 0; round < 400; round++) {
+        int v = (round & 1) ? 6 : 4;
+        struct taddr a = rnd_addr(v), d = rnd_addr(v);
+        struct fr *batch[8];
+        int nb = 0;
+        switch (rnd() % 4) {
+        case 0:
+            batch[nb++] = simple(&a, &d, 6, (uint16_t)rnd(), 80);
+            break;
+        case 1: { /* fragments, shuffled, sometimes without the first */
+            nb = fragments(batch, &a, &d, 17, (uint16_t)rnd(), 53, 3000, 1024, (uint32_t)round);
+            for (int k = nb - 1; k > 0; k--) {
+                int j = (int)(rnd() % (uint64_t)(k + 1));
+                struct fr *x = batch[k];
+                batch[k] = batch[j];
+                batch[j] = x;
+            }
+            if (rnd() % 3 == 0) {
+                for (int k = 0; k < nb; k++)
+                    if (batch[k]->p.ip[0].flags & SL_IPF_FIRST_FRAG) {
+                        free(batch[k]);
+                        batch[k] = batch[--nb];
+                        break;
+                    }
+            }
+            break;
+        }
+        case 2: {
+            static uint8_t l4[256], q[512];
+            size_t n4 = build_l4(l4, &a, &d, 17, 7, 9, 8);
+            size_t nq = build_ip(q, &a, &d, 17, l4, 0, n4, false, 1);
+            struct taddr r = rnd_addr(v);
+            batch[0] = calloc(1, sizeof(struct fr));
+            batch[0]->n = build_icmp_err(batch[0]->b, &r, &a, q, nq);
+            dec(batch[0]);
+            nb = 1;
+            break;
+        }
+        default:
+            batch[0] = calloc(1, sizeof(struct fr));
+            batch[0]->n = build_eth(batch[0]->b, 1, (uint8_t)round, 0x88cc) + 40;
+            sl_pkt_decode(&batch[0]->p, batch[0]->b, (uint32_t)batch[0]->n, SL_DLT_EN10MB);
+            nb = 1;
+        }
+        for (int k = 0; k < nb; k++) {
+            t += 100000; /* 0.1 ms apart */
+            int idx = npool++;
+            pool[idx] = batch[k];
+            frames++;
+            enum sl_lb_reason why;
+            int w = pick(&b, batch[k], t, (void *)(intptr_t)(idx + 1), &why);
+            reasons[why]++;
+            if (w == SL_LB_HELD) {
+                held++;
+                continue;
+            }
+            QUICK(w >= 0 && why != SL_LB_FRAG_HELD, "bad pick %d/%d", w, why);
+            delivered++;
+        }
+        struct sl_lb_released out[8];
+        unsigned n;
+        while ((n = sl_lb_release(b.lb, t, out, 8)) > 0) {
+            for (unsigned k = 0; k < n; k++) {
+                int idx = (int)(intptr_t)out[k].cookie - 1;
+                QUICK(idx >= 0 && idx < npool && !returned[idx], "cookie %d", idx);
+                returned[idx] = 1;
+                reasons[out[k].why]++;
+                delivered++;
+            }
+        }
+    }
+    struct sl_lb_released out[32];
+    unsigned n;
+    while ((n = sl_lb_release(b.lb, UINT64_MAX, out, 32)) > 0) {
+        for (unsigned k = 0; k < n; k++) {
+            int idx = (int)(intptr_t)out[k].cookie - 1;
+            ck_assert(!returned[idx]);
+            returned[idx] = 1;
+            reasons[out[k].why]++;
+            delivered++;
+        }
+    }
+    struct sl_lb_stats st;
+    sl_lb_stats(b.lb, &st);
+    ck_assert_uint_eq(frames, delivered);
+    ck_assert_uint_eq(held, st.frag_held);
+    ck_assert_uint_eq(reasons[SL_LB_FRAG_HELD], st.frag_held);
+    ck_assert_uint_eq(reasons[SL_LB_FRAG_HIT], st.frag_hits);
+    ck_assert_uint_eq(reasons[SL_LB_FRAG_RELEASED], st.frag_released);
+    ck_assert_uint_eq(reasons[SL_LB_FRAG_ORPHAN], st.frag_orphans);
+    ck_assert_uint_eq(reasons[SL_LB_ICMP_ERR], st.icmp_steered);
+    ck_assert_uint_eq(st.frag_held, st.frag_released + st.frag_held_orphaned + st.held_now);
+    ck_assert_uint_eq(st.held_now, 0);
+    /* the mix really exercised each path */
+    ck_assert_uint_gt(st.frag_held, 0);
+    ck_assert_uint_gt(st.frag_released, 0);
+    ck_assert_uint_gt(st.frag_held_orphaned, 0);
+    ck_assert_uint_gt(st.frag_hits, 0);
+    ck_assert_uint_gt(reasons[SL_LB_NON_IP], 0);
+    ck_assert_uint_gt(reasons[SL_LB_ICMP_ERR], 0);
+    for (int i = 0; i < npool; i++)
+        free(pool[i]);
+    sl_lb_free(b.lb);
+}
+END_TEST
+
+static Suite *lb_suite(void)
+{
+    Suite *s = suite_create("lb");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, new_validates);
+    tcase_add_test(tc, both_directions_same_worker);
+    tcase_add_test(tc, non_ip_by_mac_pair);
+    tcase_add_test(tc, in_order_fragments_follow_first);
+    tcase_add_test(tc, out_of_order_held_and_released);
+    tcase_add_test(tc, hold_timeout_orphans_by_3tuple);
+    tcase_add_test(tc, held_frames_bounded);
+    tcase_add_test(tc, icmp_error_v4_to_quoted_flow);
+    tcase_add_test(tc, icmp_error_v6_to_quoted_flow);
+    tcase_add_test(tc, inner_mode_fragmented_outer_tunnel);
+    tcase_add_test(tc, liveness_moves_only_dead_workers_flows);
+    tcase_add_test(tc, fragment_table_evicts_and_expires);
+    tcase_add_test(tc, counters_add_up);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(lb_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed != 0;
+}
