@@ -507,3 +507,57 @@ int nc_hb_tick(struct nc_hb *h, const struct nc_counters *c, bool force)
     int rs = nc_stats_write(h->state_dir, h->node, c);
     return rc < 0 ? rc : rs;
 }
+
+/* ------------------------------------------------------------ views */
+
+int nc_view_init(const struct sl_topo *t, struct sl_ring_view *v)
+{
+    const char *proxies[SL_RING_MAX] = {0}, *workers[SL_RING_MAX] = {0};
+    unsigned np = 0, nw = 0;
+    for (unsigned i = 0; i < t->n_nodes; i++) {
+        const struct sl_topo_node *n = &t->nodes[i];
+        if (n->type == SL_TOPO_PROXY && np < SL_RING_MAX)
+            proxies[np++] = n->name;
+        else if (n->type == SL_TOPO_WORKER && nw < SL_RING_MAX)
+            workers[nw++] = n->name;
+    }
+    int rc = sl_ring_view_init(v, np, proxies, nw, workers);
+    if (rc < 0)
+        return rc;
+    for (unsigned w = 0; w < nw; w++) {
+        const struct sl_topo_node *n = sl_topo_find(t, workers[w]);
+        if (n->proxy >= 0)
+            sl_ring_view_pin(v, w, sl_ring_proxy_index(v, t->nodes[n->proxy].name));
+    }
+    return 0;
+}
+
+int nc_view_update(struct sl_ring_view *v, const struct sl_wire_control *c)
+{
+    if (c->kind != SL_CTL_VIEW || c->epoch <= v->epoch)
+        return 0;
+    for (unsigned i = 0; i < v->n_proxies + v->n_workers; i++) {
+        bool is_proxy = i < v->n_proxies;
+        const char *name = is_proxy ? v->proxy[i] : v->worker[i - v->n_proxies];
+        bool live = false;
+        for (uint32_t k = 0; k < c->n_names && !live; k++)
+            live = strcmp(c->names[k], name) == 0;
+        if (is_proxy && !v->proxy_live[i])
+            continue; /* a dead proxy does not come back */
+        sl_ring_view_set_live(v, name, live);
+    }
+    v->epoch = c->epoch;
+    return 1;
+}
+
+void *nc_view_socket(void *zctx, const struct sl_topo *t)
+{
+    char ep[128];
+    void *s = nc_socket(zctx, ZMQ_SUB, NULL);
+    if (s && (sl_topo_endpoint(sl_topo_nth(t, SL_TOPO_MANAGER, 0), 1, ep, sizeof(ep)) < 0 ||
+              nc_connect(s, ep) < 0)) {
+        zmq_close(s);
+        return NULL;
+    }
+    return s;
+}

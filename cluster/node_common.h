@@ -26,7 +26,11 @@
 #include <stdint.h>
 #include <zmq.h>
 
+#include "sl_known.h"
 #include "sl_log.h"
+#include "sl_notice.h"
+#include "sl_ring.h"
+#include "sl_scan.h"
 #include "sl_topo.h"
 #include "sl_wire.h"
 
@@ -210,5 +214,46 @@ void nc_logger_count(const struct nc_logger *lg, struct nc_counters *c);
  * Used by the logger and by a manager without loggers. */
 void nc_logger_serve(struct nc_logger *lg, void *router, const char *node, const char *from,
                      const struct sl_wire_msg *m, uint64_t *garbage);
+
+/* ------------------------------------------------------------ views */
+
+/* The ring view of a topology: its proxies and workers in file order, all
+ * live, epoch 0 (what every node starts from), pins applied. 0 or -EINVAL. */
+int nc_view_init(const struct sl_topo *t, struct sl_ring_view *v);
+/* Applies a manager VIEW message: 1 when newer than v (v updated), 0 when
+ * stale. A proxy dead in v stays dead. */
+int nc_view_update(struct sl_ring_view *v, const struct sl_wire_control *c);
+/* A SUB socket on the manager's view port. */
+void *nc_view_socket(void *zctx, const struct sl_topo *t);
+
+/* ------------------------------------------------------------ codecs */
+
+/* Addresses travel as text (IPv4 as a dotted quad). 0 or -EINVAL. */
+int nc_addr_parse(const char *s, uint8_t out[16]);
+
+/* A notice as raised (struct sl_notice) travels as one record of this
+ * schema, so the manager runs it through sl_notice itself. */
+extern const struct sl_log_schema nc_notice_schema;
+#define NC_NOTICE_FIELDS 21
+struct nc_notice_buf {
+    char ts[32], orig_h[48], resp_h[48], src[48], dst[48], num[6][24], sup[32];
+};
+void nc_notice_to_vals(const struct sl_notice *n, struct sl_log_val *vals,
+                       struct nc_notice_buf *b);
+/* Strings of *n point into vals. 0 or -EINVAL. */
+int nc_notice_from_vals(const struct sl_wire_section *rec, struct sl_notice *n);
+
+/* Scan observations. */
+int nc_scan_to_wire(const struct sl_scan_obs *o, const char *node, uint64_t seq,
+                    struct sl_wire_buf *b);
+int nc_scan_from_wire(const struct sl_wire_scan *m, struct sl_scan_obs *o);
+
+/* Known items: set "hosts" / "services"; key = address, or
+ * "address/port/proto" (a service row: Zeek's HRW key). The record is the
+ * known_hosts / known_services record; the ts travels exactly in k->ts. */
+int nc_known_host_key(const struct sl_known_host *h, char *key, size_t n);
+int nc_known_service_key(const struct sl_known_service *s, char *key, size_t n);
+int nc_known_host_from(const struct sl_wire_known *k, struct sl_known_host *h);
+int nc_known_service_from(const struct sl_wire_known *k, struct sl_known_service *s);
 
 #endif

@@ -9,4 +9,12 @@
  * interface (cluster/standalone.c). */
 int sl_node_standalone(int argc, char **argv);
 
+/* The cluster daemons and the local cluster (cluster/logger.c, manager.c,
+ * proxy.c, worker.c, local_cluster.c; see cluster/node_common.h). */
+int sl_node_logger(int argc, char **argv);
+int sl_node_manager(int argc, char **argv);
+int sl_node_proxy(int argc, char **argv);
+int sl_node_worker(int argc, char **argv);
+int sl_node_local_cluster(int argc, char **argv);
+
 #endif

@@ -14,12 +14,16 @@ struct role {
 /* Roles, in the order --help lists them. Add a line for a new role. */
 static const struct role roles[] = {
     {"standalone", sl_node_standalone, "analyse a pcap or an interface in one process"},
+    {"logger", sl_node_logger, "cluster logger: write the log batches nodes send"},
+    {"manager", sl_node_manager, "cluster manager: liveness, notices, scan aggregation"},
+    {"proxy", sl_node_proxy, "cluster proxy: one member of the known-set ring"},
 };
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: sluice-node ROLE [OPTIONS]   (sluice-node ROLE --help for a role's options)\n"
-               "roles:\n");
+    fprintf(f,
+            "usage: sluice-node ROLE [OPTIONS]   (sluice-node ROLE --help for a role's options)\n"
+            "roles:\n");
     for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
         fprintf(f, "  %-12s %s\n", roles[i].name, roles[i].help);
 }

@@ -12,17 +12,18 @@
 #include <time.h>
 
 #include "sl_ana.h"
+#include "sl_ana_mods.h"
 #include "sl_log.h"
 #include "sl_net.h"
 #include "sl_node.h"
 
-#define MAX_STREAMS 32
+#define MAX_STREAMS       32
 #define DEFAULT_MAX_CONNS 1000000ULL
 
 /* Protocol modules attached to every standalone analysis, in order. Other
  * helpers add a line here (as with the meson lists). */
 static const struct sl_ana_module modules[] = {
-    {NULL, NULL, NULL},
+    {"zeek", sl_ana_mods_attach, sl_ana_mods_detach},
 };
 
 struct opts {
@@ -175,8 +176,12 @@ static int parse_opts(int argc, char **argv, struct opts *o)
     uint64_t v;
     int c;
 
-    *o = (struct opts){.log_dir = ".", .fmt = SL_LOG_TSV, .private_local = true,
-                       .max_conns = DEFAULT_MAX_CONNS, .snaplen = 65535, .peer = "zeek"};
+    *o = (struct opts){.log_dir = ".",
+                       .fmt = SL_LOG_TSV,
+                       .private_local = true,
+                       .max_conns = DEFAULT_MAX_CONNS,
+                       .snaplen = 65535,
+                       .peer = "zeek"};
     optind = 1;
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":r:i:f:Ch", lo, NULL)) != -1) {

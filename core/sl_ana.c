@@ -13,20 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FRAG_TIMEOUT       300.0 /* frag_timeout */
-#define FRAG_MAX           8192  /* reassemblies in progress (oldest dropped beyond) */
-#define FRAG_MAX_BLOCKS    512
-#define FRAG_HDR_MAX       512
-#define FRAG_BUCKETS       4096
+#define FRAG_TIMEOUT             300.0 /* frag_timeout */
+#define FRAG_MAX                 8192  /* reassemblies in progress (oldest dropped beyond) */
+#define FRAG_MAX_BLOCKS          512
+#define FRAG_HDR_MAX             512
+#define FRAG_BUCKETS             4096
 #define MIN_ACCEPTABLE_FRAG_SIZE 64
 #define MAX_ACCEPTABLE_FRAG_SIZE 64000
-#define TUN_SLOTS          4096  /* IP tunnel uid cache (direct mapped) */
-#define TUN_TIMEOUT        86400.0 /* Tunnel::ip_tunnel_timeout */
-#define WSET_BUCKETS       16384
-#define WSET_MAX           200000
-#define WEIRD_IGNORE_EXPIRE 600.0   /* weird_ignore &create_expire=10min */
-#define WEIRD_DID_LOG_EXPIRE 86400.0 /* did_log / did_notice &create_expire=1day */
-#define MAX_PLUGINS        SL_CONN_MOD_SLOTS
+#define TUN_SLOTS                4096    /* IP tunnel uid cache (direct mapped) */
+#define TUN_TIMEOUT              86400.0 /* Tunnel::ip_tunnel_timeout */
+#define WSET_BUCKETS             16384
+#define WSET_MAX                 200000
+#define WEIRD_IGNORE_EXPIRE      600.0   /* weird_ignore &create_expire=10min */
+#define WEIRD_DID_LOG_EXPIRE     86400.0 /* did_log / did_notice &create_expire=1day */
+#define MAX_PLUGINS              SL_CONN_MOD_SLOTS
 
 /* ---- weird framework state ---- */
 
@@ -98,7 +98,8 @@ struct sl_ana {
     struct frag *fhead, *ftail;
     size_t nfrag;
     struct tun tun[TUN_SLOTS];
-    bool processed; /* the current frame reached a connection */
+    bool processed;   /* the current frame reached a connection */
+    bool weird_taken; /* the decoder's weird was raised on a connection */
 };
 
 static const struct sl_log_field weird_fields[] = {
@@ -222,8 +223,8 @@ static const struct {
     {"SSH_max_string_length_exceeded", WA_LOG_PER_ORIG},
 };
 
-static const char *const weird_do_not_ignore_repeats[] = {
-    "bad_IP_checksum", "bad_TCP_checksum", "bad_UDP_checksum", "bad_ICMP_checksum"};
+static const char *const weird_do_not_ignore_repeats[] = {"bad_IP_checksum", "bad_TCP_checksum",
+                                                          "bad_UDP_checksum", "bad_ICMP_checksum"};
 
 static enum wact weird_action(const char *name)
 {
@@ -334,8 +335,13 @@ static void weird_raise(struct sl_ana *a, const struct sl_conn *c, const uint8_t
     if (!repeat_ok)
         wset_add(&a->w_ignore, key, now);
 
-    struct sl_ana_weird w = {.ts = now, .c = c, .src = src, .dst = dst, .name = name,
-                             .addl = addl ? addl : "", .source = source ? source : "",
+    struct sl_ana_weird w = {.ts = now,
+                             .c = c,
+                             .src = src,
+                             .dst = dst,
+                             .name = name,
+                             .addl = addl ? addl : "",
+                             .source = source ? source : "",
                              .notice = notice};
     for (int i = 0; i < a->nplug; i++)
         if (a->plug[i].weird)
@@ -372,8 +378,8 @@ static void weird_raise(struct sl_ana *a, const struct sl_conn *c, const uint8_t
 
 /* A packet-level weird (Zeek's session_mgr->Weird(name, pkt)): "_in_tunnel"
  * inside an encapsulation; a flow weird when the IP header is known. */
-static void packet_weird(struct sl_ana *a, const struct sl_pkt_ip *ip, int depth,
-                         const char *name, const char *addl, const char *source)
+static void packet_weird(struct sl_ana *a, const struct sl_pkt_ip *ip, int depth, const char *name,
+                         const char *addl, const char *source)
 {
     char nm[96];
     if (depth > 0) {
@@ -389,25 +395,44 @@ static const char *weird_source(const char *name)
     static const struct {
         const char *pfx, *src;
     } map[] = {
-        {"truncated_ethernet", "ETHERNET"}, {"undefined_ether", "ETHERNET"},
-        {"truncated_VLAN", "VLAN"},         {"undefined_vlan", "VLAN"},
-        {"truncated_link_header", "MPLS"},  {"truncated_pppoe", "PPPOE"},
-        {"pppoe_", "PPPOE"},                {"truncated_vntag", "VNTAG"},
-        {"truncated_snap", "SNAP"},         {"truncated_llc", "LLC"},
-        {"null_analyzer", "NULL"},          {"truncated_Linux_SLL", "LINUXSLL"},
-        {"truncated_radiotap", "IEEE802_11_RADIO"}, {"truncated_802_11", "IEEE802_11"},
-        {"truncated_ppp_serial", "PPPSERIAL"}, {"truncated_ppp", "PPP"},
-        {"bad_TCP", "TCP"},                 {"UDP_", "UDP"},
-        {"truncated_GRE", "GRE"},           {"unknown_gre", "GRE"},
-        {"egre_", "GRE"},                   {"gre_", "GRE"},
-        {"unknown_gre_flags", "GRE"},       {"non_ip_packet_in_encap", "GRE"},
-        {"truncated_VXLAN", "VXLAN"},       {"vxlan_", "VXLAN"},
-        {"truncated_Geneve", "GENEVE"},     {"geneve_", "GENEVE"},
-        {"truncated_GTPv1", "GTPV1"},       {"gtpv1_", "GTPV1"},
-        {"truncated_Teredo", "TEREDO"},     {"truncated_IPv6_in_Teredo", "TEREDO"},
-        {"Teredo_", "TEREDO"},              {"truncated_AYIYA", "AYIYA"},
-        {"ayiya_", "AYIYA"},                {"exceeded_tunnel_max_depth", "IPTUNNEL"},
-        {"invalid_inner_IP_version", "IPTUNNEL"}, {"truncated_inner_IP", "IPTUNNEL"},
+        {"truncated_ethernet", "ETHERNET"},
+        {"undefined_ether", "ETHERNET"},
+        {"truncated_VLAN", "VLAN"},
+        {"undefined_vlan", "VLAN"},
+        {"truncated_link_header", "MPLS"},
+        {"truncated_pppoe", "PPPOE"},
+        {"pppoe_", "PPPOE"},
+        {"truncated_vntag", "VNTAG"},
+        {"truncated_snap", "SNAP"},
+        {"truncated_llc", "LLC"},
+        {"null_analyzer", "NULL"},
+        {"truncated_Linux_SLL", "LINUXSLL"},
+        {"truncated_radiotap", "IEEE802_11_RADIO"},
+        {"truncated_802_11", "IEEE802_11"},
+        {"truncated_ppp_serial", "PPPSERIAL"},
+        {"truncated_ppp", "PPP"},
+        {"bad_TCP", "TCP"},
+        {"UDP_", "UDP"},
+        {"truncated_GRE", "GRE"},
+        {"unknown_gre", "GRE"},
+        {"egre_", "GRE"},
+        {"gre_", "GRE"},
+        {"unknown_gre_flags", "GRE"},
+        {"non_ip_packet_in_encap", "GRE"},
+        {"truncated_VXLAN", "VXLAN"},
+        {"vxlan_", "VXLAN"},
+        {"truncated_Geneve", "GENEVE"},
+        {"geneve_", "GENEVE"},
+        {"truncated_GTPv1", "GTPV1"},
+        {"gtpv1_", "GTPV1"},
+        {"truncated_Teredo", "TEREDO"},
+        {"truncated_IPv6_in_Teredo", "TEREDO"},
+        {"Teredo_", "TEREDO"},
+        {"truncated_AYIYA", "AYIYA"},
+        {"ayiya_", "AYIYA"},
+        {"exceeded_tunnel_max_depth", "IPTUNNEL"},
+        {"invalid_inner_IP_version", "IPTUNNEL"},
+        {"truncated_inner_IP", "IPTUNNEL"},
     };
     for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
         if (strncmp(name, map[i].pfx, strlen(map[i].pfx)) == 0)
@@ -419,9 +444,14 @@ static const char *weird_source(const char *name)
 static bool is_ip_header_weird(const char *name)
 {
     static const char *const v[] = {
-        "truncated_IP",          "unknown_ip_version",        "truncated_IP_len",
-        "truncated_inner_IP",    "invalid_IP_header_size",    "IPv4_min_header_size",
-        "exceeded_tunnel_max_depth", "invalid_inner_IP_version",
+        "truncated_IP",
+        "unknown_ip_version",
+        "truncated_IP_len",
+        "truncated_inner_IP",
+        "invalid_IP_header_size",
+        "IPv4_min_header_size",
+        "exceeded_tunnel_max_depth",
+        "invalid_inner_IP_version",
     };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         if (strcmp(v[i], name) == 0)
@@ -432,7 +462,8 @@ static bool is_ip_header_weird(const char *name)
 /* ------------------------------------------------------------------ */
 /* Outputs and plugins                                                 */
 
-int sl_ana_write(struct sl_ana *a, const struct sl_log_schema *schema, const struct sl_log_val *vals)
+int sl_ana_write(struct sl_ana *a, const struct sl_log_schema *schema,
+                 const struct sl_log_val *vals)
 {
     if (!a->out.write)
         return 0;
@@ -446,9 +477,113 @@ int sl_ana_write(struct sl_ana *a, const struct sl_log_schema *schema, const str
  * two whose presence shows in conn.log: DNS over UDP (a 10 s session timer,
  * dns_session_timeout) and NTP (flips a connection whose originator speaks
  * as the server). */
-#define ANA_NTP         0x1
-#define ANA_NTP_FLIPPED 0x2
+#define ANA_NTP             0x1
+#define ANA_NTP_FLIPPED     0x2
+#define ANA_HTTP_PORT       0x4  /* HTTP analyzer attached by port: confirmed by a request */
+#define ANA_HTTP_ORIG       0x8  /* first originator bytes seen */
+#define ANA_HTTP_REQ        0x10 /* ... and they were an HTTP request line */
+#define ANA_HTTP_RESP       0x20 /* first responder bytes seen */
+#define ANA_HTTP_DONE       0x40
+#define ANA_HTTP_RESP_OK    0x80 /* ... and they began "HTTP/<digit>" */
 #define DNS_SESSION_TIMEOUT 10.0
+
+/* HTTP ports of base/protocols/http/main.zeek. */
+static bool http_port(uint16_t p)
+{
+    return p == 80 || p == 81 || p == 631 || p == 1080 || p == 3128 || p == 8000 || p == 8080 ||
+           p == 8888;
+}
+
+/* HTTP detection runs as two small incremental matchers over the first
+ * bytes of each direction (no buffering: a request line may arrive a byte
+ * at a time). Their state lives in ana_bits above the flags:
+ *   bits 8-10  request matcher state, 11-15 method length or version index
+ *   bits 16-18 reply matcher index into "HTTP/<digit>" */
+enum { RQ_LWS, RQ_METHOD, RQ_SP1, RQ_URI, RQ_SP2, RQ_VER, RQ_OK, RQ_FAIL };
+
+static unsigned get_bits(uint32_t b, int at, int n)
+{
+    return (b >> at) & ((1u << n) - 1);
+}
+
+static uint32_t set_bits(uint32_t b, int at, int n, unsigned v)
+{
+    uint32_t m = ((1u << n) - 1) << at;
+    return (b & ~m) | ((v << at) & m);
+}
+
+/* "METHOD SP URI SP HTTP/<digit>" after optional whitespace, as the
+ * dpd_http_client signature and HTTP_Analyzer's request line want it. */
+static unsigned http_req_step(unsigned st, unsigned *k, uint8_t ch)
+{
+    static const char ver[] = "HTTP/";
+    bool ws = ch == ' ' || ch == '\t';
+    bool eol = ch == '\r' || ch == '\n';
+    bool up = ch >= 'A' && ch <= 'Z';
+    switch (st) {
+    case RQ_LWS:
+        if (ws || eol)
+            return RQ_LWS;
+        *k = 1;
+        return up ? RQ_METHOD : RQ_FAIL;
+    case RQ_METHOD:
+        if (up)
+            return ++*k > 20 ? RQ_FAIL : RQ_METHOD;
+        return ch == ' ' ? RQ_SP1 : RQ_FAIL;
+    case RQ_SP1:
+        return ch == ' ' ? RQ_SP1 : eol ? RQ_FAIL : RQ_URI;
+    case RQ_URI:
+        return ch == ' ' ? RQ_SP2 : eol ? RQ_FAIL : RQ_URI;
+    case RQ_SP2:
+        if (ch == ' ')
+            return RQ_SP2;
+        *k = 1;
+        return ch == 'H' ? RQ_VER : RQ_FAIL;
+    case RQ_VER:
+        if (*k < 5)
+            return ch == (uint8_t)ver[(*k)++] ? RQ_VER : RQ_FAIL;
+        return ch >= '0' && ch <= '9' ? RQ_OK : RQ_FAIL;
+    default:
+        return st;
+    }
+}
+
+/* Service "http" from the protocol: a port-attached HTTP analyzer confirms
+ * on the first request line; elsewhere dynamic protocol detection needs the
+ * client's request and a reply starting "HTTP/<digit>". */
+static void http_detect(struct sl_conn *c, bool is_orig, const uint8_t *d, uint32_t n)
+{
+    uint32_t b = c->ana_bits;
+    if ((b & ANA_HTTP_DONE) || sl_conn_tcp_is_partial(c))
+        return;
+    if (is_orig && !(b & ANA_HTTP_ORIG)) {
+        unsigned st = get_bits(b, 8, 3), k = get_bits(b, 11, 5);
+        for (uint32_t i = 0; i < n && st != RQ_OK && st != RQ_FAIL; i++)
+            st = http_req_step(st, &k, d[i]);
+        b = set_bits(set_bits(b, 8, 3, st), 11, 5, k);
+        if (st == RQ_OK)
+            b |= ANA_HTTP_ORIG | ANA_HTTP_REQ;
+        else if (st == RQ_FAIL)
+            b |= ANA_HTTP_ORIG | ((b & ANA_HTTP_PORT) ? 0 : ANA_HTTP_DONE);
+    } else if (!is_orig && !(b & ANA_HTTP_RESP)) {
+        static const char ver[] = "HTTP/";
+        unsigned k = get_bits(b, 16, 3);
+        bool bad = false;
+        for (uint32_t i = 0; i < n && k < 6 && !bad; i++, k++)
+            bad = k < 5 ? d[i] != (uint8_t)ver[k] : !(d[i] >= '0' && d[i] <= '9');
+        b = set_bits(b, 16, 3, k);
+        if (bad)
+            b |= ANA_HTTP_RESP | ((b & ANA_HTTP_PORT) ? 0 : ANA_HTTP_DONE);
+        else if (k == 6)
+            b |= ANA_HTTP_RESP | ANA_HTTP_RESP_OK;
+    }
+    if ((b & ANA_HTTP_REQ) && !(b & ANA_HTTP_DONE) &&
+        ((b & ANA_HTTP_PORT) || (b & ANA_HTTP_RESP_OK))) {
+        sl_conn_add_service(c, "http");
+        b |= ANA_HTTP_DONE;
+    }
+    c->ana_bits = b;
+}
 
 static bool dns_udp_port(uint16_t p)
 {
@@ -463,6 +598,10 @@ static void on_conn_new(void *ctx, struct sl_conn *c)
             sl_conn_set_analyzer_expire(a->tab, c, DNS_SESSION_TIMEOUT);
         if (c->resp_p == 123)
             c->ana_bits |= ANA_NTP;
+    } else if (c->trans == SL_TRANS_TCP) {
+        c->want |= SL_CONN_WANT_STREAM;
+        if (http_port(c->resp_p))
+            c->ana_bits |= ANA_HTTP_PORT;
     }
     for (int i = 0; i < a->nplug; i++)
         if (a->plug[i].conn_new)
@@ -496,6 +635,8 @@ static void on_removed(void *ctx, struct sl_conn *c, enum sl_conn_why why)
             a->plug[i].conn_removed(a->plug[i].ctx, a, c, &rec);
     a->st.conn_records++;
     sl_ana_write(a, &sl_conn_schema, rec.v);
+    free(c->ana_state);
+    c->ana_state = NULL;
 }
 
 static void on_weird(void *ctx, struct sl_conn *c, const char *name, const char *addl,
@@ -507,9 +648,18 @@ static void on_weird(void *ctx, struct sl_conn *c, const char *name, const char 
 static void on_tcp_data(void *ctx, struct sl_conn *c, bool is_orig, const uint8_t *d, uint32_t n)
 {
     struct sl_ana *a = ctx;
+    http_detect(c, is_orig, d, n);
     for (int i = 0; i < a->nplug; i++)
         if (a->plug[i].tcp_data)
             a->plug[i].tcp_data(a->plug[i].ctx, a, c, is_orig, d, n);
+}
+
+static void on_conn_event(void *ctx, struct sl_conn *c, enum sl_conn_event ev)
+{
+    struct sl_ana *a = ctx;
+    for (int i = 0; i < a->nplug; i++)
+        if (a->plug[i].conn_event)
+            a->plug[i].conn_event(a->plug[i].ctx, a, c, ev);
 }
 
 static void on_tcp_closed(void *ctx, struct sl_conn *c, bool is_orig)
@@ -549,33 +699,57 @@ static int icmp_counterpart(bool v6, int type, int code, bool *one_way)
     *one_way = false;
     if (!v6) {
         switch (type) {
-        case 8: return 0;
-        case 0: return 8;
-        case 13: return 14;
-        case 14: return 13;
-        case 15: return 16;
-        case 16: return 15;
-        case 10: return 9;
-        case 9: return 10;
-        case 17: return 18;
-        case 18: return 17;
-        default: break;
+        case 8:
+            return 0;
+        case 0:
+            return 8;
+        case 13:
+            return 14;
+        case 14:
+            return 13;
+        case 15:
+            return 16;
+        case 16:
+            return 15;
+        case 10:
+            return 9;
+        case 9:
+            return 10;
+        case 17:
+            return 18;
+        case 18:
+            return 17;
+        default:
+            break;
         }
     } else {
         switch (type) {
-        case 128: return 129;
-        case 129: return 128;
-        case 133: return 134;
-        case 134: return 133;
-        case 135: return 136;
-        case 136: return 135;
-        case 130: return 131;
-        case 131: return 130;
-        case 139: return 140;
-        case 140: return 139;
-        case 144: return 145;
-        case 145: return 144;
-        default: break;
+        case 128:
+            return 129;
+        case 129:
+            return 128;
+        case 133:
+            return 134;
+        case 134:
+            return 133;
+        case 135:
+            return 136;
+        case 136:
+            return 135;
+        case 130:
+            return 131;
+        case 131:
+            return 130;
+        case 139:
+            return 140;
+        case 140:
+            return 139;
+        case 144:
+            return 145;
+        case 145:
+            return 144;
+        default:
+            break;
         }
     }
     *one_way = true;
@@ -750,6 +924,32 @@ static void do_other(struct sl_ana *a, const struct sl_pkt *p, const struct sl_p
 }
 
 /* The innermost layer's transport. */
+/* A TCP header Zeek keys a connection on but then rejects (data offset
+ * below 5, or options past the segment): the connection exists, the packet
+ * is not analysed and the weird is the connection's. */
+static void tcp_bad_header(struct sl_ana *a, const struct sl_pkt *p, const struct sl_pkt_ip *ip,
+                           const struct sl_conn_encap *enc)
+{
+    struct l4view v;
+    l4_view(p, ip, &v);
+    if (!p->weird || ip != &p->ip[p->n_ip - 1] || v.remaining < 20 || v.len < 20)
+        return;
+    if (strcmp(p->weird, "bad_TCP_header_len") != 0 && strcmp(p->weird, "truncated_header") != 0)
+        return;
+    const uint8_t *t = v.l4;
+    struct sl_conn_tcp s = {.seq = (uint32_t)t[4] << 24 | (uint32_t)t[5] << 16 | t[6] << 8 | t[7],
+                            .flags = t[13]};
+    struct sl_conn_id id;
+    bool is_orig;
+    set_id(&id, ip, be16(t), be16(t + 2), SL_TRANS_TCP);
+    struct sl_conn *c = sl_conn_get(a->tab, &id, &s, enc, &is_orig);
+    if (!c)
+        return;
+    a->processed = true;
+    a->weird_taken = true;
+    weird_raise(a, c, NULL, NULL, p->weird, NULL, "TCP");
+}
+
 static void transport(struct sl_ana *a, const struct sl_pkt *p, const struct sl_pkt_ip *ip,
                       const struct sl_conn_encap *enc, bool full)
 {
@@ -758,6 +958,8 @@ static void transport(struct sl_ana *a, const struct sl_pkt *p, const struct sl_
     case 6:
         if (l4)
             do_tcp(a, p, ip, enc);
+        else if (p->stop == SL_STOP_WEIRD)
+            tcp_bad_header(a, p, ip, enc);
         break;
     case 17:
         if (l4)
@@ -887,8 +1089,8 @@ static bool frag_header(struct frag *f, const struct sl_pkt *p, const struct sl_
 
 /* Reassembler::NewBlock for fragments: keeps what no block holds yet,
  * reports overlaps as Zeek's FragReassembler::Overlap does. */
-static void frag_insert(struct sl_ana *a, struct frag *f, const struct sl_pkt_ip *ip,
-                        uint32_t seq, uint32_t upper, const uint8_t *data)
+static void frag_insert(struct sl_ana *a, struct frag *f, const struct sl_pkt_ip *ip, uint32_t seq,
+                        uint32_t upper, const uint8_t *data)
 {
     uint32_t i = 0;
     while (i < f->n && f->b[i].upper <= seq)
@@ -1173,7 +1375,7 @@ static void decoder_weirds(struct sl_ana *a, const struct sl_pkt *p)
         const struct sl_pkt_ip *ip = p->n_ip ? &p->ip[p->n_ip - 1] : NULL;
         packet_weird(a, ip, p->n_ip > 1 ? p->n_ip - 1 : 0, p->note, NULL, weird_source(p->note));
     }
-    if (p->stop != SL_STOP_WEIRD || !p->weird)
+    if (p->stop != SL_STOP_WEIRD || !p->weird || a->weird_taken)
         return;
     int depth;
     const struct sl_pkt_ip *ip;
@@ -1202,6 +1404,7 @@ void sl_ana_packet(struct sl_ana *a, double ts, const uint8_t *frame, uint32_t c
 
     sl_pkt_decode_wire(&p, frame, caplen, wirelen, dlt);
     a->processed = false;
+    a->weird_taken = false;
     if (p.n_ip == 0) {
         a->st.non_ip++;
     } else {
@@ -1259,6 +1462,7 @@ struct sl_ana *sl_ana_new(const struct sl_ana_cfg *cfg, const struct sl_ana_outp
         .weird = on_weird,
         .tcp_data = on_tcp_data,
         .tcp_closed = on_tcp_closed,
+        .event = on_conn_event,
     };
     a->tab = sl_conn_tab_new(&cc, &ops);
     if (!a->tab) {

@@ -77,6 +77,8 @@ struct sl_ana_plugin {
     void (*tick)(void *ctx, struct sl_ana *a, double now);
     /* End of input, after every connection was removed. */
     void (*finish)(void *ctx, struct sl_ana *a, double now);
+    /* A TCP connection event (attempt, rejected, reset, pending, ...). */
+    void (*conn_event)(void *ctx, struct sl_ana *a, struct sl_conn *c, enum sl_conn_event ev);
 };
 
 /* How a module joins an analyzer: attach registers its plugin(s) with
@@ -90,13 +92,13 @@ struct sl_ana_module {
 };
 
 struct sl_ana_cfg {
-    bool ignore_checksums;     /* zeek -C */
-    uint64_t max_conns;        /* flow-table limit, 0 = unlimited */
+    bool ignore_checksums;      /* zeek -C */
+    uint64_t max_conns;         /* flow-table limit, 0 = unlimited */
     const struct sl_net *local; /* Site::local_nets; NULL = none */
-    bool seeded;               /* deterministic uids from `seed` */
+    bool seeded;                /* deterministic uids from `seed` */
     uint64_t seed;
-    uint64_t uid_salt;         /* separates nodes sharing a seed */
-    const char *peer;          /* weird.log's peer, "zeek" when NULL */
+    uint64_t uid_salt; /* separates nodes sharing a seed */
+    const char *peer;  /* weird.log's peer, "zeek" when NULL */
 };
 
 struct sl_ana_stats {

@@ -16,23 +16,23 @@
 #define KEYLEN 38 /* Zeek's PackedConnTuple: ip1, ip2, port1, port2 (network order), proto */
 
 /* init-bare.zeek defaults. */
-#define TCP_SYN_TIMEOUT        5.0
-#define TCP_SESSION_TIMER      6.0
-#define TCP_CONNECTION_LINGER  5.0
-#define TCP_ATTEMPT_DELAY      5.0
-#define TCP_CLOSE_DELAY        5.0
-#define TCP_INACTIVITY_TIMEOUT 300.0
-#define UDP_INACTIVITY_TIMEOUT 60.0
-#define ICMP_INACTIVITY_TIMEOUT 60.0
-#define UNKNOWN_IP_INACTIVITY_TIMEOUT 60.0
-#define TCP_STORM_THRESH       1000
-#define TCP_STORM_INTERARRIVAL 1.0
-#define TCP_MAX_INITIAL_WINDOW 16384
-#define TCP_MAX_ABOVE_HOLE_WITHOUT_ANY_ACKS 16384
+#define TCP_SYN_TIMEOUT                         5.0
+#define TCP_SESSION_TIMER                       6.0
+#define TCP_CONNECTION_LINGER                   5.0
+#define TCP_ATTEMPT_DELAY                       5.0
+#define TCP_CLOSE_DELAY                         5.0
+#define TCP_INACTIVITY_TIMEOUT                  300.0
+#define UDP_INACTIVITY_TIMEOUT                  60.0
+#define ICMP_INACTIVITY_TIMEOUT                 60.0
+#define UNKNOWN_IP_INACTIVITY_TIMEOUT           60.0
+#define TCP_STORM_THRESH                        1000
+#define TCP_STORM_INTERARRIVAL                  1.0
+#define TCP_MAX_INITIAL_WINDOW                  16384
+#define TCP_MAX_ABOVE_HOLE_WITHOUT_ANY_ACKS     16384
 #define TCP_EXCESSIVE_DATA_WITHOUT_FURTHER_ACKS (10 * 1024 * 1024)
-#define TOO_LARGE_SEQ_DELTA    1048576
-#define MAX_TIMER_EXPIRES      300
-#define HIST_MAX               1024
+#define TOO_LARGE_SEQ_DELTA                     1048576
+#define MAX_TIMER_EXPIRES                       300
+#define HIST_MAX                                1024
 
 /* TCP_Endpoint::HistoryMasks */
 #define HIST_SYN_PKT        0x1
@@ -93,8 +93,7 @@ struct tcp_endp {
     uint64_t FIN_seq;
     int FIN_cnt, RST_cnt;
     uint64_t hist_last_SYN, hist_last_FIN, hist_last_RST;
-    uint32_t chk_cnt, chk_thresh, rxmt_cnt, rxmt_thresh, win0_cnt, win0_thresh, gap_cnt,
-        gap_thresh;
+    uint32_t chk_cnt, chk_thresh, rxmt_cnt, rxmt_thresh, win0_cnt, win0_thresh, gap_cnt, gap_thresh;
     double start_time, last_time;
     struct reasm r;
 };
@@ -117,6 +116,7 @@ struct conn {
     uint32_t hist_seen;
     bool did_weird;
     bool has_encap;
+    uint8_t tunnel_changes;
     uint16_t hist_len, hist_cap;
     char *hist;
     char hist_inline[24];
@@ -133,7 +133,7 @@ struct sl_conn_tab {
     double pkt_ts; /* the current packet's timestamp */
     uint64_t timer_seq;
     struct conn **slots;
-    size_t nslots; /* power of two */
+    size_t nslots;                    /* power of two */
     struct conn *lru_head, *lru_tail; /* least recently active first */
     struct ctimer **heap;
     size_t heap_n, heap_cap;
@@ -151,6 +151,7 @@ static inline const struct conn *cpriv(const struct sl_conn *c)
 }
 
 static void conn_remove(struct sl_conn_tab *t, struct conn *c, enum sl_conn_why why);
+static void conn_event(struct sl_conn_tab *t, struct conn *c, enum sl_conn_event ev);
 
 /* ------------------------------------------------------------------ */
 /* Keys and the hash table                                             */
@@ -466,10 +467,9 @@ static void weird(struct sl_conn_tab *t, struct conn *c, const char *name, const
 static bool likely_server_port(uint8_t trans, uint16_t p)
 {
     static const uint16_t tcp_ports[] = {
-        21,  22,  25,   79,   80,   81,   88,   135,  139,  143,  389,  443,  445,   502,
-        563, 585, 587,  614,  631,  636,  989,  990,  992,  993,  995,  1080, 1883,  2811,
-        3128, 3268, 3389, 5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080,
-        8888, 20000, 53,
+        21,   22,   25,   79,   80,   81,   88,   135,  139,  143,  389,  443,  445,  502,   563,
+        585,  587,  614,  631,  636,  989,  990,  992,  993,  995,  1080, 1883, 2811, 3128,  3268,
+        3389, 5222, 5223, 5269, 5432, 6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 20000, 53,
     };
     static const uint16_t udp_ports[] = {
         53,   67,   88,   123,  137,  161,  162,  389,  443,  514,  1812,
@@ -494,8 +494,7 @@ static bool likely_server_port(uint8_t trans, uint16_t p)
 
 static bool is_broadcast(const uint8_t a[16])
 {
-    return sl_pkt_addr_is_v4(a) && a[12] == 0xff && a[13] == 0xff && a[14] == 0xff &&
-           a[15] == 0xff;
+    return sl_pkt_addr_is_v4(a) && a[12] == 0xff && a[13] == 0xff && a[14] == 0xff && a[15] == 0xff;
 }
 
 /* TCPAnalyzer::WantConnection / UDPAnalyzer::WantConnection. */
@@ -539,8 +538,8 @@ static void tcp_flip_endpoints(struct tcp *p)
     p->orig = tmp;
     p->orig->is_orig = !p->orig->is_orig;
     p->resp->is_orig = !p->resp->is_orig;
-    p->first_packet_seen = (uint8_t)(((p->first_packet_seen & 1) ? 2 : 0) |
-                                     ((p->first_packet_seen & 2) ? 1 : 0));
+    p->first_packet_seen =
+        (uint8_t)(((p->first_packet_seen & 1) ? 2 : 0) | ((p->first_packet_seen & 2) ? 1 : 0));
     p->is_partial = false;
 }
 
@@ -616,7 +615,11 @@ static void check_encapsulation(struct conn *c, const struct sl_conn_encap *e)
     bool has = e && e->depth > 0;
     if (c->has_encap && has) {
         if (!encap_equal(&c->encap, e)) {
-            add_parent(c, e->e[e->depth - 1].uid);
+            /* Tunnel::max_changes_per_connection (5) caps tunnel_changed. */
+            if (c->tunnel_changes < 5) {
+                c->tunnel_changes++;
+                add_parent(c, e->e[e->depth - 1].uid);
+            }
             c->encap = *e;
         }
     } else if (c->has_encap) {
@@ -628,8 +631,8 @@ static void check_encapsulation(struct conn *c, const struct sl_conn_encap *e)
     }
 }
 
-static struct conn *new_conn(struct sl_conn_tab *t, const struct sl_conn_id *id,
-                             const uint8_t *key, uint64_t h, const struct sl_conn_tcp *tcp,
+static struct conn *new_conn(struct sl_conn_tab *t, const struct sl_conn_id *id, const uint8_t *key,
+                             uint64_t h, const struct sl_conn_tcp *tcp,
                              const struct sl_conn_encap *encap)
 {
     if (t->cfg.max_conns && t->st.active >= t->cfg.max_conns && t->lru_head) {
@@ -711,6 +714,10 @@ static struct conn *new_conn(struct sl_conn_tab *t, const struct sl_conn_id *id,
 
 static void conn_remove(struct sl_conn_tab *t, struct conn *c, enum sl_conn_why why)
 {
+    /* TCPSessionAdapter::Done at termination. */
+    if (t->terminating && c->tcp && c->tcp->is_active &&
+        !(c->tcp->orig->did_close && c->tcp->resp->did_close))
+        conn_event(t, c, SL_CONN_EV_PENDING);
     for (int k = 0; k < TK_N; k++)
         timer_cancel(t, &c->tm[k]);
     tab_delete(t, c);
@@ -942,8 +949,8 @@ static struct tcp_endp *rendp(struct conn *c, struct reasm *r)
     return r == &p->ep[0].r ? &p->ep[0] : &p->ep[1];
 }
 
-static void deliver(struct sl_conn_tab *t, struct conn *c, struct tcp_endp *e,
-                    const uint8_t *data, uint64_t len)
+static void deliver(struct sl_conn_tab *t, struct conn *c, struct tcp_endp *e, const uint8_t *data,
+                    uint64_t len)
 {
     if (!data || !len || !t->ops.tcp_data || !(c->pub.want & SL_CONN_WANT_STREAM))
         return;
@@ -953,8 +960,8 @@ static void deliver(struct sl_conn_tab *t, struct conn *c, struct tcp_endp *e,
 /* TCP_Reassembler::BlockInserted, from the block holding last_reassem_seq:
  * delivers every block that continues the stream. `cur` is the packet's
  * payload for blocks that were not copied. */
-static void block_inserted(struct sl_conn_tab *t, struct conn *c, struct reasm *r,
-                           uint64_t cur_seq, const uint8_t *cur, uint64_t cur_len)
+static void block_inserted(struct sl_conn_tab *t, struct conn *c, struct reasm *r, uint64_t cur_seq,
+                           const uint8_t *cur, uint64_t cur_len)
 {
     struct tcp_endp *e = rendp(c, r);
     for (uint32_t i = 0; i < r->n; i++) {
@@ -1030,17 +1037,34 @@ static void reasm_undelivered(struct sl_conn_tab *t, struct conn *c, struct reas
         r->last_reassem_seq = up_to_seq;
 }
 
-/* DataBlockList::Trim via Reassembler::TrimToSeq. */
-static void reasm_trim(struct sl_conn_tab *t, struct conn *c, struct reasm *r, uint64_t seq)
+/* DataBlockList::Trim via Reassembler::TrimToSeq. Returns the bytes it
+ * found missing (Zeek's gap statistics). */
+static uint64_t reasm_trim(struct sl_conn_tab *t, struct conn *c, struct reasm *r, uint64_t seq)
 {
+    uint64_t num_missing = 0;
+    if (r->n) {
+        if (rb(r, 0)->seq > r->last_reassem_seq)
+            num_missing += rb(r, 0)->seq - r->last_reassem_seq;
+    } else if (seq > r->last_reassem_seq) {
+        num_missing += seq - r->last_reassem_seq;
+    }
     if (seq > r->last_reassem_seq)
         reasm_undelivered(t, c, r, seq);
-    while (r->n && rb(r, 0)->upper <= seq)
+    while (r->n && rb(r, 0)->upper <= seq) {
+        uint64_t up = rb(r, 0)->upper;
+        if (r->n > 1 && rb(r, 1)->seq <= seq) {
+            if (up != rb(r, 1)->seq)
+                num_missing += rb(r, 1)->seq - up;
+        } else if (up != seq && up != seq - 1) {
+            num_missing += seq - up;
+        }
         blk_pop_front(r);
+    }
     if (r->n && rb(r, 0)->seq == r->last_reassem_seq)
         block_inserted(t, c, r, 0, NULL, 0);
     if (seq > r->trim_seq)
         r->trim_seq = seq;
+    return num_missing;
 }
 
 /* TCP_Reassembler::DataPending */
@@ -1092,13 +1116,23 @@ static void reasm_ack_received(struct sl_conn_tab *t, struct conn *c, struct tcp
         seq = e->FIN_seq - 1;
     if (seq <= r->trim_seq)
         return;
-    reasm_trim(t, c, r, seq);
+    bool test_active = !r->skip_deliveries && e->state == SL_TCPS_ESTABLISHED &&
+                       e->peer->state == SL_TCPS_ESTABLISHED;
+    uint64_t missing = reasm_trim(t, c, r, seq);
+    if (test_active) {
+        t->st.ack_events++;
+        t->st.ack_bytes += seq - r->trim_seq; /* after the trim, as Zeek counts it */
+        if (missing > 0) {
+            t->st.gap_events++;
+            t->st.gap_bytes += missing;
+        }
+    }
     reasm_check_eof(t, c, e);
 }
 
 /* TCP_Reassembler::DataSent */
-static void reasm_data_sent(struct sl_conn_tab *t, struct conn *c, struct tcp_endp *e,
-                            uint64_t seq, uint64_t len, const uint8_t *data)
+static void reasm_data_sent(struct sl_conn_tab *t, struct conn *c, struct tcp_endp *e, uint64_t seq,
+                            uint64_t len, const uint8_t *data)
 {
     struct reasm *r = &e->r;
     uint64_t ack = rel_seq_space(e, e->ack_seq, e->ack_wraps);
@@ -1168,8 +1202,12 @@ static void connection_closed(struct sl_conn_tab *t, struct conn *c, struct tcp_
                 gen_event = true;
                 p->deferred_gen_event = false;
             }
-            if (gen_event)
-                p->is_active = false; /* ConnectionFinished */
+            if (gen_event) { /* ConnectionFinished */
+                conn_event(t, c,
+                           peer->state == SL_TCPS_INACTIVE ? SL_CONN_EV_HALF_FINISHED
+                                                           : SL_CONN_EV_FINISHED);
+                p->is_active = false;
+            }
         }
         cancel_analyzer_timers(t, c);
         timer_arm(t, c, TK_DELETE, c->pub.last_time + TCP_CLOSE_DELAY);
@@ -1181,8 +1219,15 @@ static void connection_closed(struct sl_conn_tab *t, struct conn *c, struct tcp_
      * handler, which Zeek's default scripts lack. */
 }
 
-static void connection_reset(struct conn *c)
+static void conn_event(struct sl_conn_tab *t, struct conn *c, enum sl_conn_event ev)
 {
+    if (t->ops.event)
+        t->ops.event(t->ops.ctx, &c->pub, ev);
+}
+
+static void connection_reset(struct sl_conn_tab *t, struct conn *c)
+{
+    conn_event(t, c, SL_CONN_EV_RESET);
     c->tcp->is_active = false;
 }
 
@@ -1453,8 +1498,7 @@ static void update_inactive_state(struct sl_conn_tab *t, struct conn *c, struct 
                     if (!between)
                         weird(t, c, "bad_SYN_ack", NULL, "TCP");
                 }
-            } else if (peer->state == SL_TCPS_SYN_ACK_SENT &&
-                       base_seq == (uint32_t)e->start_seq) {
+            } else if (peer->state == SL_TCPS_SYN_ACK_SENT && base_seq == (uint32_t)e->start_seq) {
                 /* A SYN/SYN-ACK reversal: flip and establish. */
                 p->is_partial = false;
                 flip_roles(t, c, true);
@@ -1490,7 +1534,9 @@ static void update_inactive_state(struct sl_conn_tab *t, struct conn *c, struct 
         }
         *do_close = true;
         *gen_event = !is_reject;
-        if (!is_reject && peer->state == SL_TCPS_INACTIVE)
+        if (is_reject)
+            conn_event(t, c, SL_CONN_EV_REJECTED);
+        else if (peer->state == SL_TCPS_INACTIVE)
             weird(t, c, "spontaneous_RST", NULL, "TCP");
     }
     if (e->state == SL_TCPS_INACTIVE) {
@@ -1503,6 +1549,8 @@ static void update_inactive_state(struct sl_conn_tab *t, struct conn *c, struct 
             p->first_packet_seen |= is_orig ? 1 : 2;
         } else {
             set_state(t, c, e, SL_TCPS_PARTIAL);
+            if (peer->state == SL_TCPS_PARTIAL)
+                conn_event(t, c, SL_CONN_EV_PARTIAL);
         }
     }
 }
@@ -1528,7 +1576,7 @@ static void update_syn_sent_state(struct sl_conn_tab *t, struct conn *c, struct 
     }
     if (f & SL_TCP_RST) {
         set_state(t, c, e, SL_TCPS_RESET);
-        connection_reset(c);
+        connection_reset(t, c);
         *do_close = true;
     } else if (len > 0) {
         weird(t, c, "data_before_established", NULL, "TCP");
@@ -1554,7 +1602,7 @@ static void update_established_state(struct sl_conn_tab *t, struct conn *c, stru
         set_state(t, c, e, SL_TCPS_RESET);
         *do_close = true;
         if (peer->state != SL_TCPS_RESET || peer->prev_state != SL_TCPS_ESTABLISHED)
-            connection_reset(c);
+            connection_reset(t, c);
     }
 }
 
@@ -1631,7 +1679,8 @@ static bool tcp_is_reuse(struct sl_conn_tab *t, struct conn *c, const struct sl_
         if (!(s->flags & SL_TCP_ACK) && conn_orig->state == SL_TCPS_SYN_ACK_SENT &&
             p->resp->state == SL_TCPS_INACTIVE && s->seq == (uint32_t)p->resp->start_seq)
             return false;
-        weird(t, c, conn_orig->state == SL_TCPS_SYN_SENT ? "SYN_seq_jump" : "active_connection_reuse",
+        weird(t, c,
+              conn_orig->state == SL_TCPS_SYN_SENT ? "SYN_seq_jump" : "active_connection_reuse",
               NULL, "TCP");
     } else if (((p->orig->state != SL_TCPS_INACTIVE && !p->orig->did_close) ||
                 (p->resp->state != SL_TCPS_INACTIVE && !p->resp->did_close)) &&
@@ -1705,7 +1754,8 @@ void sl_conn_tcp_packet(struct sl_conn_tab *t, struct sl_conn *pc, bool is_orig,
             init_peer(t, c, peer, e, f, ack_seq);
         } else {
             bool ack_underflow = false;
-            rel_ack = get_relative_seq(peer, ack_seq, peer->ack_seq, peer->ack_wraps, &ack_underflow);
+            rel_ack =
+                get_relative_seq(peer, ack_seq, peer->ack_seq, peer->ack_wraps, &ack_underflow);
             if (ack_underflow) {
                 rel_ack = 0;
                 weird(t, c, "TCP_ack_underflow_or_misorder", NULL, "TCP");
@@ -1895,6 +1945,7 @@ static void fire(struct sl_conn_tab *t, struct ctimer *x, double now, bool is_ex
             return;
         if ((p->orig->state == SL_TCPS_SYN_SENT || p->orig->state == SL_TCPS_SYN_ACK_SENT) &&
             p->resp->state == SL_TCPS_INACTIVE) {
+            conn_event(t, c, SL_CONN_EV_ATTEMPT);
             p->is_active = false;
             conn_remove(t, c, SL_CONN_WHY_TIMER);
         }
@@ -1965,7 +2016,8 @@ void sl_conn_finish(struct sl_conn_tab *t)
     }
     for (struct conn *c = t->lru_head; c; c = c->lru_next)
         v[k++] = c;
-    qsort(v, k, sizeof(*v), key_cmp);
+    if (k)
+        qsort(v, k, sizeof(*v), key_cmp);
     for (size_t i = 0; i < k; i++)
         conn_remove(t, v[i], SL_CONN_WHY_END);
     free(v);
@@ -2038,6 +2090,11 @@ void sl_conn_del_service(struct sl_conn *c, const char *name)
         }
 }
 
+bool sl_conn_tcp_is_partial(const struct sl_conn *c)
+{
+    return cpriv(c)->tcp && cpriv(c)->tcp->is_partial;
+}
+
 const char *sl_conn_history(const struct sl_conn *c)
 {
     return cpriv(c)->hist;
@@ -2050,7 +2107,7 @@ enum sl_endp_state sl_conn_endp_state(const struct sl_conn *pc, bool orig)
         return (enum sl_endp_state)(orig ? c->tcp->orig->state : c->tcp->resp->state);
     if (pc->trans == SL_TRANS_UDP || pc->trans == SL_TRANS_ICMP)
         return (enum sl_endp_state)((orig ? c->req_len : c->rep_len) >= 0 ? SL_UDPS_ACTIVE
-                                                                           : SL_UDPS_INACTIVE);
+                                                                          : SL_UDPS_INACTIVE);
     return SL_TCPS_INACTIVE;
 }
 
@@ -2202,8 +2259,10 @@ void sl_conn_record(const struct sl_conn *c, const struct sl_net *local, struct 
     if (duration > 0) {
         sl_log_fmt_time(duration, r->duration, sizeof(r->duration));
         val(&v[8], r->duration);
-        val(&v[9], sl_log_fmt_u64(sl_conn_endp_size(c, true), r->orig_bytes, sizeof(r->orig_bytes)));
-        val(&v[10], sl_log_fmt_u64(sl_conn_endp_size(c, false), r->resp_bytes, sizeof(r->resp_bytes)));
+        val(&v[9],
+            sl_log_fmt_u64(sl_conn_endp_size(c, true), r->orig_bytes, sizeof(r->orig_bytes)));
+        val(&v[10],
+            sl_log_fmt_u64(sl_conn_endp_size(c, false), r->resp_bytes, sizeof(r->resp_bytes)));
     }
     val(&v[11], sl_conn_state_str(c));
     if (local && sl_net_count(local) > 0) {

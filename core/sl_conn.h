@@ -112,6 +112,7 @@ struct sl_conn {
     void *mod[SL_CONN_MOD_SLOTS];
     uint32_t want;     /* SL_CONN_WANT_* bits set by modules at conn_new */
     uint32_t ana_bits; /* sl_ana's own per-connection flags */
+    void *ana_state;   /* sl_ana's own per-connection state (freed by it) */
 };
 
 #define SL_CONN_WANT_STREAM 0x1 /* deliver the in-order TCP byte stream (tcp_data) */
@@ -122,6 +123,17 @@ enum sl_conn_why {
     SL_CONN_WHY_REUSE,     /* a new SYN took over its 5-tuple */
     SL_CONN_WHY_EVICT,     /* the table was full */
     SL_CONN_WHY_END,       /* end of input */
+};
+
+/* Zeek's TCP connection events that modules (scan, known) act on. */
+enum sl_conn_event {
+    SL_CONN_EV_ATTEMPT = 0,   /* connection_attempt: SYN unanswered for 5 s */
+    SL_CONN_EV_REJECTED,      /* connection_rejected: SYN answered by RST */
+    SL_CONN_EV_RESET,         /* connection_reset */
+    SL_CONN_EV_PENDING,       /* connection_pending: still open at the end of input */
+    SL_CONN_EV_FINISHED,      /* connection_finished: both sides closed */
+    SL_CONN_EV_HALF_FINISHED, /* connection_half_finished: one side closed, the other silent */
+    SL_CONN_EV_PARTIAL,       /* partial_connection: both sides seen without a SYN */
 };
 
 /* Events. Any pointer may be NULL. The connection is valid during the call;
@@ -136,10 +148,11 @@ struct sl_conn_ops {
     void (*weird)(void *ctx, struct sl_conn *c, const char *name, const char *addl,
                   const char *source);
     /* In-order TCP payload of one direction (when want & SL_CONN_WANT_STREAM). */
-    void (*tcp_data)(void *ctx, struct sl_conn *c, bool is_orig, const uint8_t *data,
-                     uint32_t len);
+    void (*tcp_data)(void *ctx, struct sl_conn *c, bool is_orig, const uint8_t *data, uint32_t len);
     /* An endpoint closed (FIN/RST processed; Zeek's ConnectionClosed). */
     void (*tcp_closed)(void *ctx, struct sl_conn *c, bool is_orig);
+    /* A TCP connection event (enum sl_conn_event). */
+    void (*event)(void *ctx, struct sl_conn *c, enum sl_conn_event ev);
 };
 
 struct sl_conn_cfg {
@@ -153,15 +166,18 @@ struct sl_conn_stats {
     uint64_t evicted;
     uint64_t reused;
     uint64_t max_active;
+    /* Zeek's get_gap_stats(): ACKs of established connections' data and
+     * those that acknowledged bytes never seen (capture loss). */
+    uint64_t ack_events, ack_bytes, gap_events, gap_bytes;
 };
 
 /* One TCP segment (the packet's TCP header and what follows). */
 struct sl_conn_tcp {
     uint32_t seq, ack;
     uint16_t win;
-    uint8_t flags;      /* SL_TCP_* */
-    uint32_t len;       /* payload length the IP header implies */
-    uint32_t caplen;    /* payload bytes captured (may be < len) */
+    uint8_t flags;   /* SL_TCP_* */
+    uint32_t len;    /* payload length the IP header implies */
+    uint32_t caplen; /* payload bytes captured (may be < len) */
     const uint8_t *data;
     const uint8_t *opt; /* TCP options */
     uint32_t opt_len;
@@ -208,8 +224,7 @@ void sl_conn_udp_bad_checksum(struct sl_conn_tab *t, struct sl_conn *c, bool is_
 void sl_conn_icmp_packet(struct sl_conn_tab *t, struct sl_conn *c, bool is_orig, int32_t len,
                          bool counted, uint32_t ip_len);
 /* Any other IP protocol. */
-void sl_conn_other_packet(struct sl_conn_tab *t, struct sl_conn *c, bool is_orig,
-                          uint32_t ip_len);
+void sl_conn_other_packet(struct sl_conn_tab *t, struct sl_conn *c, bool is_orig, uint32_t ip_len);
 
 /* Swaps the roles (Conn::FlipRoles), e.g. for an analyzer that finds the
  * originator answered. Appends '^' to the history. */
@@ -224,6 +239,9 @@ void sl_conn_del_service(struct sl_conn *c, const char *name);
 const char *sl_conn_history(const struct sl_conn *c);
 enum sl_endp_state sl_conn_endp_state(const struct sl_conn *c, bool orig);
 uint64_t sl_conn_endp_size(const struct sl_conn *c, bool orig); /* endpoint$size */
+/* TCPSessionAdapter::IsPartial(): a side began without a SYN. Zeek's HTTP,
+ * POP3, IMAP, ... analyzers ignore the stream of a partial connection. */
+bool sl_conn_tcp_is_partial(const struct sl_conn *c);
 const char *sl_conn_state_str(const struct sl_conn *c);         /* conn_state */
 const char *sl_conn_trans_name(uint8_t trans);                  /* "tcp", ... */
 

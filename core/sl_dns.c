@@ -19,36 +19,63 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HDR_LEN             12
-#define NAME_BUF            513 /* Zeek's u_char name[513] */
-#define MAX_QUERIES         25  /* dns_max_queries */
-#define MAX_COMPRESS_DEPTH  20  /* dns_max_compression_chain_depth */
-#define MAX_PENDING_IDS     50  /* DNS::max_pending_query_ids */
-#define MAX_PENDING_MSGS    50  /* DNS::max_pending_msgs */
-#define VIOLATION_SIZE_MAX  (10 * 1024) /* DPD::ignore_violations_after */
-#define NETBIOS_PORT        137
-#define STATE_ANSWER_BYTES  (1u << 20) /* memory cap on answer text per state */
+#define HDR_LEN            12
+#define NAME_BUF           513         /* Zeek's u_char name[513] */
+#define MAX_QUERIES        25          /* dns_max_queries */
+#define MAX_COMPRESS_DEPTH 20          /* dns_max_compression_chain_depth */
+#define MAX_PENDING_IDS    50          /* DNS::max_pending_query_ids */
+#define MAX_PENDING_MSGS   50          /* DNS::max_pending_msgs */
+#define VIOLATION_SIZE_MAX (10 * 1024) /* DPD::ignore_violations_after */
+#define NETBIOS_PORT       137
+#define STATE_ANSWER_BYTES (1u << 20) /* memory cap on answer text per state */
 
-enum { T_A = 1, T_NS = 2, T_CNAME = 5, T_SOA = 6, T_WKS = 11, T_PTR = 12, T_HINFO = 13,
-       T_MX = 15, T_TXT = 16, T_AAAA = 28, T_LOC = 29, T_NBS = 32, T_SRV = 33, T_NAPTR = 35,
-       T_A6 = 38, T_EDNS = 41, T_DS = 43, T_SSHFP = 44, T_RRSIG = 46, T_NSEC = 47,
-       T_DNSKEY = 48, T_NSEC3 = 50, T_NSEC3PARAM = 51, T_SVCB = 64, T_HTTPS = 65, T_SPF = 99,
-       T_TKEY = 249, T_TSIG = 250, T_CAA = 257, T_BINDS = 65534 };
+enum {
+    T_A = 1,
+    T_NS = 2,
+    T_CNAME = 5,
+    T_SOA = 6,
+    T_WKS = 11,
+    T_PTR = 12,
+    T_HINFO = 13,
+    T_MX = 15,
+    T_TXT = 16,
+    T_AAAA = 28,
+    T_LOC = 29,
+    T_NBS = 32,
+    T_SRV = 33,
+    T_NAPTR = 35,
+    T_A6 = 38,
+    T_EDNS = 41,
+    T_DS = 43,
+    T_SSHFP = 44,
+    T_RRSIG = 46,
+    T_NSEC = 47,
+    T_DNSKEY = 48,
+    T_NSEC3 = 50,
+    T_NSEC3PARAM = 51,
+    T_SVCB = 64,
+    T_HTTPS = 65,
+    T_SPF = 99,
+    T_TKEY = 249,
+    T_TSIG = 250,
+    T_CAA = 257,
+    T_BINDS = 65534
+};
 
 /* ---- schema ---- */
 
 static const struct sl_log_field dns_fields[SL_DNS_N_FIELDS] = {
-    {"ts", SL_LT_TIME},          {"uid", SL_LT_STRING},
-    {"id.orig_h", SL_LT_ADDR},   {"id.orig_p", SL_LT_PORT},
-    {"id.resp_h", SL_LT_ADDR},   {"id.resp_p", SL_LT_PORT},
-    {"proto", SL_LT_ENUM},       {"trans_id", SL_LT_COUNT},
-    {"rtt", SL_LT_INTERVAL},     {"query", SL_LT_STRING},
-    {"qclass", SL_LT_COUNT},     {"qclass_name", SL_LT_STRING},
-    {"qtype", SL_LT_COUNT},      {"qtype_name", SL_LT_STRING},
-    {"rcode", SL_LT_COUNT},      {"rcode_name", SL_LT_STRING},
-    {"AA", SL_LT_BOOL},          {"TC", SL_LT_BOOL},
-    {"RD", SL_LT_BOOL},          {"RA", SL_LT_BOOL},
-    {"Z", SL_LT_COUNT},          {"answers", SL_LT_VEC_STRING},
+    {"ts", SL_LT_TIME},           {"uid", SL_LT_STRING},
+    {"id.orig_h", SL_LT_ADDR},    {"id.orig_p", SL_LT_PORT},
+    {"id.resp_h", SL_LT_ADDR},    {"id.resp_p", SL_LT_PORT},
+    {"proto", SL_LT_ENUM},        {"trans_id", SL_LT_COUNT},
+    {"rtt", SL_LT_INTERVAL},      {"query", SL_LT_STRING},
+    {"qclass", SL_LT_COUNT},      {"qclass_name", SL_LT_STRING},
+    {"qtype", SL_LT_COUNT},       {"qtype_name", SL_LT_STRING},
+    {"rcode", SL_LT_COUNT},       {"rcode_name", SL_LT_STRING},
+    {"AA", SL_LT_BOOL},           {"TC", SL_LT_BOOL},
+    {"RD", SL_LT_BOOL},           {"RA", SL_LT_BOOL},
+    {"Z", SL_LT_COUNT},           {"answers", SL_LT_VEC_STRING},
     {"TTLs", SL_LT_VEC_INTERVAL}, {"rejected", SL_LT_BOOL},
 };
 
@@ -62,24 +89,24 @@ struct code_name {
 };
 
 static const struct code_name qtypes[] = {
-    {1, "A"},          {2, "NS"},         {3, "MD"},        {4, "MF"},         {5, "CNAME"},
-    {6, "SOA"},        {7, "MB"},         {8, "MG"},        {9, "MR"},         {10, "NULL"},
-    {11, "WKS"},       {12, "PTR"},       {13, "HINFO"},    {14, "MINFO"},     {15, "MX"},
-    {16, "TXT"},       {17, "RP"},        {18, "AFSDB"},    {19, "X25"},       {20, "ISDN"},
-    {21, "RT"},        {22, "NSAP"},      {23, "NSAP-PTR"}, {24, "SIG"},       {25, "KEY"},
-    {26, "PX"},        {27, "GPOS"},      {28, "AAAA"},     {29, "LOC"},       {30, "NXT"},
-    {31, "EID"},       {32, "NIMLOC"},    {33, "SRV"},      {34, "ATMA"},      {35, "NAPTR"},
-    {36, "KX"},        {37, "CERT"},      {38, "A6"},       {39, "DNAME"},     {40, "SINK"},
-    {41, "OPT"},       {42, "APL"},       {43, "DS"},       {44, "SSHFP"},     {45, "IPSECKEY"},
-    {46, "RRSIG"},     {47, "NSEC"},      {48, "DNSKEY"},   {49, "DHCID"},     {50, "NSEC3"},
-    {51, "NSEC3PARAM"}, {52, "TLSA"},     {53, "SMIMEA"},   {55, "HIP"},       {56, "NINFO"},
-    {57, "RKEY"},      {58, "TALINK"},    {59, "CDS"},      {60, "CDNSKEY"},   {61, "OPENPGPKEY"},
-    {62, "CSYNC"},     {63, "ZONEMD"},    {64, "SVCB"},     {65, "HTTPS"},     {99, "SPF"},
-    {100, "UINFO"},    {101, "UID"},      {102, "GID"},     {103, "UNSPEC"},   {104, "NID"},
-    {105, "L32"},      {106, "L64"},      {107, "LP"},      {108, "EUI48"},    {109, "EUI64"},
-    {249, "TKEY"},     {250, "TSIG"},     {251, "IXFR"},    {252, "AXFR"},     {253, "MAILB"},
-    {254, "MAILA"},    {255, "*"},        {256, "URI"},     {257, "CAA"},      {32768, "TA"},
-    {32769, "DLV"},    {65281, "WINS"},   {65282, "WINS-R"}, {65422, "XPF"},   {65521, "INTEGRITY"},
+    {1, "A"},           {2, "NS"},       {3, "MD"},         {4, "MF"},       {5, "CNAME"},
+    {6, "SOA"},         {7, "MB"},       {8, "MG"},         {9, "MR"},       {10, "NULL"},
+    {11, "WKS"},        {12, "PTR"},     {13, "HINFO"},     {14, "MINFO"},   {15, "MX"},
+    {16, "TXT"},        {17, "RP"},      {18, "AFSDB"},     {19, "X25"},     {20, "ISDN"},
+    {21, "RT"},         {22, "NSAP"},    {23, "NSAP-PTR"},  {24, "SIG"},     {25, "KEY"},
+    {26, "PX"},         {27, "GPOS"},    {28, "AAAA"},      {29, "LOC"},     {30, "NXT"},
+    {31, "EID"},        {32, "NIMLOC"},  {33, "SRV"},       {34, "ATMA"},    {35, "NAPTR"},
+    {36, "KX"},         {37, "CERT"},    {38, "A6"},        {39, "DNAME"},   {40, "SINK"},
+    {41, "OPT"},        {42, "APL"},     {43, "DS"},        {44, "SSHFP"},   {45, "IPSECKEY"},
+    {46, "RRSIG"},      {47, "NSEC"},    {48, "DNSKEY"},    {49, "DHCID"},   {50, "NSEC3"},
+    {51, "NSEC3PARAM"}, {52, "TLSA"},    {53, "SMIMEA"},    {55, "HIP"},     {56, "NINFO"},
+    {57, "RKEY"},       {58, "TALINK"},  {59, "CDS"},       {60, "CDNSKEY"}, {61, "OPENPGPKEY"},
+    {62, "CSYNC"},      {63, "ZONEMD"},  {64, "SVCB"},      {65, "HTTPS"},   {99, "SPF"},
+    {100, "UINFO"},     {101, "UID"},    {102, "GID"},      {103, "UNSPEC"}, {104, "NID"},
+    {105, "L32"},       {106, "L64"},    {107, "LP"},       {108, "EUI48"},  {109, "EUI64"},
+    {249, "TKEY"},      {250, "TSIG"},   {251, "IXFR"},     {252, "AXFR"},   {253, "MAILB"},
+    {254, "MAILA"},     {255, "*"},      {256, "URI"},      {257, "CAA"},    {32768, "TA"},
+    {32769, "DLV"},     {65281, "WINS"}, {65282, "WINS-R"}, {65422, "XPF"},  {65521, "INTEGRITY"},
 };
 
 static const struct code_name rcodes[] = {
@@ -93,7 +120,7 @@ static const struct code_name rcodes[] = {
 };
 
 static const struct code_name qclasses[] = {
-    {1, "C_INTERNET"}, {2, "C_CSNET"}, {3, "C_CHAOS"},
+    {1, "C_INTERNET"}, {2, "C_CSNET"},  {3, "C_CHAOS"},
     {4, "C_HESIOD"},   {254, "C_NONE"}, {255, "C_ANY"},
 };
 
@@ -181,7 +208,6 @@ struct sl_dns_state {
     struct sl_dns_cbs cb;
     struct sl_dns_counters ctr;
     bool tcp, is_netbios, first_message, confirmed, disabled, disable_pending, ended;
-    bool hist_x;
     uint64_t bytes;
     size_t ans_bytes;
     double now;
@@ -336,8 +362,8 @@ static uint32_t get32(struct cur *c)
 {
     if (c->len < 4)
         return 0;
-    uint32_t v = (uint32_t)c->p[0] << 24 | (uint32_t)c->p[1] << 16 | (uint32_t)c->p[2] << 8 |
-                 c->p[3];
+    uint32_t v =
+        (uint32_t)c->p[0] << 24 | (uint32_t)c->p[1] << 16 | (uint32_t)c->p[2] << 8 | c->p[3];
     c->p += 4;
     c->len -= 4;
     return v;
@@ -508,7 +534,7 @@ static void emit(struct sl_dns_state *s, const struct info *i)
     char ts[32], op[8], rp[8], oh[48], rh[48], tid[8], rtt[32], qc[8], qt[8], rc[8];
     char qcn[24], qtn[24], rcn[24], z[4];
     struct sl_log_val v[SL_DNS_N_FIELDS];
-    char (*ttl)[24] = NULL;
+    char(*ttl)[24] = NULL;
     const char **items = NULL;
 
     memset(v, 0, sizeof(v));
@@ -548,7 +574,8 @@ static void emit(struct sl_dns_state *s, const struct info *i)
     if (i->has_qtype) {
         snprintf(qt, sizeof(qt), "%u", i->qtype);
         SET(SL_DNS_QTYPE, qt);
-        SET(SL_DNS_QTYPE_NAME, i->nbstat ? "NBSTAT" : sl_dns_qtype_name(i->qtype, qtn, sizeof(qtn)));
+        SET(SL_DNS_QTYPE_NAME,
+            i->nbstat ? "NBSTAT" : sl_dns_qtype_name(i->qtype, qtn, sizeof(qtn)));
     }
     if (i->has_rcode) {
         snprintf(rc, sizeof(rc), "%u", i->rcode);
@@ -846,8 +873,19 @@ static void dnssec_algo_weird(struct msg *m, const char *what, unsigned algo)
     case 1:
         kind = "NotRecommended";
         break;
-    case 2: case 3: case 4: case 5: case 6: case 7: case 8: case 10:
-    case 12: case 13: case 14: case 15: case 16:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+    case 7:
+    case 8:
+    case 10:
+    case 12:
+    case 13:
+    case 14:
+    case 15:
+    case 16:
         return;
     case 252:
         kind = "Indirect";
@@ -874,8 +912,7 @@ static bool rr_a(struct msg *m, struct cur *c, int rdlength)
     }
     uint32_t a = get32(c);
     char buf[16];
-    snprintf(buf, sizeof(buf), "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff,
-             a & 0xff);
+    snprintf(buf, sizeof(buf), "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
     do_reply(m, buf);
     return true;
 }
@@ -1417,9 +1454,8 @@ static void parse_message(struct sl_dns_state *s, const uint8_t *data, int len, 
     m.opcode = (flags & 0x7800) >> 11;
     if (m.opcode != 0 && !s->is_netbios) {
         weird(s, "DNS_unknown_opcode", "%u", m.opcode);
-        if (!s->hist_x && s->cb.history)
+        if (s->cb.history)
             s->cb.history(s->cb.ctx, 'X');
-        s->hist_x = true;
         return;
     }
     s->ctr.msgs++;
@@ -1437,18 +1473,7 @@ static void parse_message(struct sl_dns_state *s, const uint8_t *data, int len, 
     m.arcount = (unsigned)data[10] << 8 | data[11];
 
     if (s->first_message && m.QR && is_query == 1 && !is_multicast(s->conn.resp_h)) {
-        uint8_t h[16];
-        memcpy(h, s->conn.orig_h, 16);
-        memcpy(s->conn.orig_h, s->conn.resp_h, 16);
-        memcpy(s->conn.resp_h, h, 16);
-        uint16_t p = s->conn.orig_p;
-        s->conn.orig_p = s->conn.resp_p;
-        s->conn.resp_p = p;
-        struct tcpbuf *t = s->side[0];
-        s->side[0] = s->side[1];
-        s->side[1] = t;
-        s->side[0]->orig = false;
-        s->side[1]->orig = true;
+        sl_dns_flip(s);
         if (s->cb.flip)
             s->cb.flip(s->cb.ctx, s->now);
     }
@@ -1486,6 +1511,24 @@ static void parse_message(struct sl_dns_state *s, const uint8_t *data, int len, 
     }
     /* authority and additional: skipped (dns_skip_all_auth/addl) */
     end_message(&m);
+}
+
+void sl_dns_flip(struct sl_dns_state *s)
+{
+    if (!s)
+        return;
+    uint8_t h[16];
+    memcpy(h, s->conn.orig_h, 16);
+    memcpy(s->conn.orig_h, s->conn.resp_h, 16);
+    memcpy(s->conn.resp_h, h, 16);
+    uint16_t p = s->conn.orig_p;
+    s->conn.orig_p = s->conn.resp_p;
+    s->conn.resp_p = p;
+    struct tcpbuf *t = s->side[0];
+    s->side[0] = s->side[1];
+    s->side[1] = t;
+    s->side[0]->orig = false;
+    s->side[1]->orig = true;
 }
 
 /* ---- TCP framing: Contents_DNS ---- */
@@ -1562,8 +1605,7 @@ struct sl_dns_state *sl_dns_new(const struct sl_dns_conn *conn, const struct sl_
     return s;
 }
 
-int sl_dns_deliver(struct sl_dns_state *s, bool is_orig, double ts, const uint8_t *data,
-                   size_t len)
+int sl_dns_deliver(struct sl_dns_state *s, bool is_orig, double ts, const uint8_t *data, size_t len)
 {
     if (!s || (!data && len))
         return -EINVAL;

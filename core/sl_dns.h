@@ -120,18 +120,19 @@ struct sl_dns_cbs {
      * already swapped its own endpoints; the caller flips its connection, and
      * from then on passes is_orig relative to the new roles. */
     void (*flip)(void *ctx, double ts);
-    /* A letter for conn.log's history ('X' once for a non-query opcode,
-     * Zeek's CheckHistory(HIST_UNKNOWN_PKT, 'X')). */
+    /* A letter for conn.log's history: 'X' for each message with a
+     * non-query opcode; the caller applies Zeek's
+     * CheckHistory(HIST_UNKNOWN_PKT = 0x400, 'X'), which adds it once. */
     void (*history)(void *ctx, char letter);
 };
 
 /* Counters of one state (summed by callers for stats). */
 struct sl_dns_counters {
-    uint64_t msgs;      /* messages parsed (header present) */
-    uint64_t records;   /* dns.log records emitted */
-    uint64_t weirds;    /* weirds reported */
-    uint64_t nul_cut;   /* strings cut at a NUL byte */
-    uint64_t ans_drop;  /* answers dropped by the per-state memory cap */
+    uint64_t msgs;     /* messages parsed (header present) */
+    uint64_t records;  /* dns.log records emitted */
+    uint64_t weirds;   /* weirds reported */
+    uint64_t nul_cut;  /* strings cut at a NUL byte */
+    uint64_t ans_drop; /* answers dropped by the per-state memory cap */
 };
 
 struct sl_dns_state;
@@ -145,6 +146,11 @@ struct sl_dns_state *sl_dns_new(const struct sl_dns_conn *conn, const struct sl_
  * 0, or -EINVAL for bad arguments. Malformed DNS is not an error (weirds). */
 int sl_dns_deliver(struct sl_dns_state *s, bool is_orig, double ts, const uint8_t *data,
                    size_t len);
+
+/* The connection's roles were flipped by someone else (the connection
+ * tracker): swap the endpoints the state records carry. Not for the state's
+ * own flips (those it did already before calling cbs.flip). */
+void sl_dns_flip(struct sl_dns_state *s);
 
 /* TCP only: an endpoint closed (where Zeek's TCP adapter calls
  * ConnectionClosed: a FIN or RST that closes an endpoint). As Zeek, a

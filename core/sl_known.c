@@ -16,8 +16,7 @@ static const struct sl_log_field ks_fields[SL_KS_N_FIELDS] = {
     {"port_proto", SL_LT_ENUM}, {"service", SL_LT_SET_STRING},
 };
 const struct sl_log_schema sl_known_hosts_schema = {"known_hosts", SL_KH_N_FIELDS, kh_fields};
-const struct sl_log_schema sl_known_services_schema = {"known_services", SL_KS_N_FIELDS,
-                                                       ks_fields};
+const struct sl_log_schema sl_known_services_schema = {"known_services", SL_KS_N_FIELDS, ks_fields};
 
 /* ---- a set of keys with create-expiry, oldest first ---- */
 
@@ -343,9 +342,8 @@ static bool active(const struct sl_known *k, const struct sl_known_conn *c)
 {
     switch (c->proto) {
     case 6:
-        return c->resp_state == SL_KNOWN_TCP_ESTABLISHED ||
-               c->resp_state == SL_KNOWN_TCP_CLOSED || c->resp_state == SL_KNOWN_TCP_PARTIAL ||
-               (c->history && strchr(c->history, 'h'));
+        return c->resp_state == SL_KNOWN_TCP_ESTABLISHED || c->resp_state == SL_KNOWN_TCP_CLOSED ||
+               c->resp_state == SL_KNOWN_TCP_PARTIAL || (c->history && strchr(c->history, 'h'));
     case 17:
         return !k->cfg.udp_requires_response || c->resp_state == SL_KNOWN_UDP_ACTIVE;
     default:
@@ -593,7 +591,8 @@ void sl_known_service_record(const struct sl_known_service *s, struct sl_log_val
     vals[SL_KS_TS] = (struct sl_log_val){true, sl_log_fmt_time(s->ts, buf->ts, sizeof(buf->ts))};
     vals[SL_KS_HOST] = (struct sl_log_val){true, buf->host};
     vals[SL_KS_PORT_NUM] = (struct sl_log_val){true, buf->port};
-    vals[SL_KS_PORT_PROTO] =
-        (struct sl_log_val){true, s->proto == 6 ? "tcp" : s->proto == 17 ? "udp" : "unknown"};
+    vals[SL_KS_PORT_PROTO] = (struct sl_log_val){true, s->proto == 6    ? "tcp"
+                                                       : s->proto == 17 ? "udp"
+                                                                        : "unknown"};
     vals[SL_KS_SERVICE] = (struct sl_log_val){true, NULL, buf->items, n};
 }

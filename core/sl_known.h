@@ -59,8 +59,9 @@
 
 #include "sl_log.h"
 
-extern const struct sl_log_schema sl_known_hosts_schema;    /* ts host */
-extern const struct sl_log_schema sl_known_services_schema; /* ts host port_num port_proto service */
+extern const struct sl_log_schema sl_known_hosts_schema; /* ts host */
+extern const struct sl_log_schema
+    sl_known_services_schema; /* ts host port_num port_proto service */
 
 enum { SL_KH_TS = 0, SL_KH_HOST, SL_KH_N_FIELDS };
 enum { SL_KS_TS = 0, SL_KS_HOST, SL_KS_PORT_NUM, SL_KS_PORT_PROTO, SL_KS_SERVICE, SL_KS_N_FIELDS };
@@ -100,10 +101,10 @@ struct sl_known_service {
 struct sl_known_conn {
     uint8_t resp_h[16];
     uint16_t resp_p;
-    uint8_t proto;       /* IP protocol of the connection */
-    int resp_state;      /* Zeek endpoint state of the responder (see above) */
-    const char *history; /* conn.log history so far (may be NULL) */
-    uint64_t resp_size;  /* c$resp$size: bytes the responder sent */
+    uint8_t proto;               /* IP protocol of the connection */
+    int resp_state;              /* Zeek endpoint state of the responder (see above) */
+    const char *history;         /* conn.log history so far (may be NULL) */
+    uint64_t resp_size;          /* c$resp$size: bytes the responder sent */
     const char *const *services; /* c$service */
     unsigned n_services;
 };
@@ -123,11 +124,11 @@ struct sl_known_cfg {
 void sl_known_cfg_default(struct sl_known_cfg *cfg);
 
 struct sl_known_counters {
-    uint64_t hosts_found;    /* candidates passed on (not in the cache) */
+    uint64_t hosts_found; /* candidates passed on (not in the cache) */
     uint64_t services_found;
-    uint64_t evicted;        /* cache entries evicted by max_items */
-    uint64_t deferred_drop;  /* deferred commits dropped by max_deferred */
-    uint64_t svc_truncated;  /* service names past SL_KNOWN_MAX_SVC or too long */
+    uint64_t evicted;       /* cache entries evicted by max_items */
+    uint64_t deferred_drop; /* deferred commits dropped by max_deferred */
+    uint64_t svc_truncated; /* service names past SL_KNOWN_MAX_SVC or too long */
 };
 
 /* ---- worker ---- */

@@ -181,8 +181,14 @@ static bool hold(struct sl_lb *lb, struct frag_slot *s, int32_t slot_idx, void *
         return false;
     struct held *e = &lb->held[i];
     lb->free_head = e->next_age;
-    *e = (struct held){.cookie = cookie, .t = now, .h3 = h3, .slot = slot_idx, .next_slot = -1,
-                       .prev_age = lb->age_tail, .next_age = -1, .state = H_WAITING};
+    *e = (struct held){.cookie = cookie,
+                       .t = now,
+                       .h3 = h3,
+                       .slot = slot_idx,
+                       .next_slot = -1,
+                       .prev_age = lb->age_tail,
+                       .next_age = -1,
+                       .state = H_WAITING};
     if (lb->age_tail >= 0)
         lb->held[lb->age_tail].next_age = i;
     else

@@ -42,14 +42,14 @@ struct sl_lb;
 
 /* Why a frame went where it went (for counters). */
 enum sl_lb_reason {
-    SL_LB_FLOW = 0,     /* by its flow hash */
-    SL_LB_NON_IP,       /* by MAC pair */
-    SL_LB_FRAG_HIT,     /* later fragment, found in the fragment table */
-    SL_LB_FRAG_ORPHAN,  /* fragment before its first fragment (3-tuple, remembered) */
-    SL_LB_ICMP_ERR,     /* ICMP error steered to the quoted flow's worker */
-    SL_LB_FRAG_HELD,    /* out-of-order fragment, held until its first fragment */
-    SL_LB_FRAG_RELEASED,/* held fragment released to its first fragment's worker */
-    SL_LB_NO_WORKER,    /* no live worker: the caller drops and counts it */
+    SL_LB_FLOW = 0,      /* by its flow hash */
+    SL_LB_NON_IP,        /* by MAC pair */
+    SL_LB_FRAG_HIT,      /* later fragment, found in the fragment table */
+    SL_LB_FRAG_ORPHAN,   /* fragment before its first fragment (3-tuple, remembered) */
+    SL_LB_ICMP_ERR,      /* ICMP error steered to the quoted flow's worker */
+    SL_LB_FRAG_HELD,     /* out-of-order fragment, held until its first fragment */
+    SL_LB_FRAG_RELEASED, /* held fragment released to its first fragment's worker */
+    SL_LB_NO_WORKER,     /* no live worker: the caller drops and counts it */
     SL_LB_REASON_MAX
 };
 
@@ -78,7 +78,7 @@ int sl_lb_pick(struct sl_lb *lb, const struct sl_pkt *p, uint64_t now_ns, void *
 
 struct sl_lb_released {
     void *cookie;
-    int worker; /* -1 when no worker is live */
+    int worker;            /* -1 when no worker is live */
     enum sl_lb_reason why; /* SL_LB_FRAG_RELEASED or SL_LB_FRAG_ORPHAN */
 };
 
@@ -88,8 +88,7 @@ struct sl_lb_released {
  * picks (a first fragment makes its held frames ready) and at least every
  * hold_ns of packet time. With now_ns == UINT64_MAX everything held is
  * released (end of input). Returns how many. */
-unsigned sl_lb_release(struct sl_lb *lb, uint64_t now_ns, struct sl_lb_released *out,
-                       unsigned max);
+unsigned sl_lb_release(struct sl_lb *lb, uint64_t now_ns, struct sl_lb_released *out, unsigned max);
 
 /* Fragment table counters.
  *   frag_inserted  first fragments remembered

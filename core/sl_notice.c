@@ -197,8 +197,8 @@ void sl_notice_expire(struct sl_notice_ctx *c, double now)
     }
 }
 
-int sl_notice_suppress(struct sl_notice_ctx *c, const char *note, const char *identifier,
-                       double ts, double suppress_for)
+int sl_notice_suppress(struct sl_notice_ctx *c, const char *note, const char *identifier, double ts,
+                       double suppress_for)
 {
     if (!c || !note || !identifier)
         return -EINVAL;

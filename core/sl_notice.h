@@ -75,7 +75,7 @@ struct sl_notice {
     const char *msg;
     const char *sub;
     const char *uid;
-    bool has_id;      /* conn id (id.* columns; fills src/dst/p when unset) */
+    bool has_id; /* conn id (id.* columns; fills src/dst/p when unset) */
     uint8_t orig_h[16], resp_h[16];
     uint16_t orig_p, resp_p;
     uint8_t id_proto;
@@ -129,8 +129,8 @@ bool sl_notice_is_suppressed(struct sl_notice_ctx *c, const char *note, const ch
 /* Notice::begin_suppression from elsewhere (a suppression some other node
  * decided): suppressed until ts + suppress_for, unless already suppressed.
  * Returns 0, -ENOSPC (table full) or -ENOMEM. */
-int sl_notice_suppress(struct sl_notice_ctx *c, const char *note, const char *identifier,
-                       double ts, double suppress_for);
+int sl_notice_suppress(struct sl_notice_ctx *c, const char *note, const char *identifier, double ts,
+                       double suppress_for);
 
 /* Drops suppressions that ended at or before `now`. */
 void sl_notice_expire(struct sl_notice_ctx *c, double now);

@@ -771,9 +771,9 @@ static int dec_udp(struct dec *c, struct sl_pkt_ip *ip, uint32_t claim, uint32_t
     ip->dport = be16(u + 2);
     ip->l4_claimed = (uint16_t)ulen;
     ip->payload_off = (uint16_t)(c->off + 8);
+    /* As Zeek: the payload is what the IP length says, whatever the UDP
+     * length (which l4_claimed keeps for byte counts). */
     ip->payload_len = (uint16_t)(have - 8);
-    if (ulen >= 8 && ulen - 8 < ip->payload_len)
-        ip->payload_len = (uint16_t)(ulen - 8);
     ip->flags |= SL_IPF_L4;
 
     enum udp_tun t = udp_tunnel_port(ip->dport);

@@ -108,14 +108,14 @@ struct sl_pkt_ip {
     uint16_t sport;  /* TCP/UDP/SCTP ports; ICMP: type (sport) and code (dport) */
     uint16_t dport;
     uint16_t payload_off; /* offset of the transport payload in the frame */
-    uint16_t payload_len; /* payload bytes present (may be < claimed when truncated) */
+    uint16_t payload_len; /* payload bytes present, within the IP length (< claimed when cut) */
     uint32_t seq, ack;    /* TCP */
     uint16_t win;         /* TCP */
     uint8_t tcp_flags;    /* TCP, SL_TCP_* */
     uint8_t icmp_type;    /* ICMP / ICMPv6 */
     uint8_t icmp_code;
     uint8_t pad_[1];
-    uint16_t l4_claimed;         /* UDP length / TCP data offset*4 + payload implied by IP len */
+    uint16_t l4_claimed;         /* UDP: its length field; else the IP payload length */
     struct sl_pkt_quoted quoted; /* valid when flags & SL_IPF_ICMP_ERR */
 };
 

@@ -5,7 +5,12 @@
 #include <math.h>
 #include <string.h>
 
-#define SALT_MUL 0x9fb21c651e98df25ULL
+#if defined(__x86_64__) || defined(__i386__)
+#include <smmintrin.h>
+#define SL_RDV_X86 1
+#endif
+
+#define MIX_MUL 0x9fb21c651e98df25ULL
 
 static uint64_t splitmix64(uint64_t x)
 {
@@ -15,11 +20,11 @@ static uint64_t splitmix64(uint64_t x)
     return x ^ (x >> 31);
 }
 
-/* Score of hash h for the worker with salt s. Both multiply operands depend
- * on the salt, so the scores of different workers for one h are unrelated. */
-static inline uint64_t score(uint64_t h, uint64_t s)
+/* 64x64->128 multiply folded; the salt sits in both operands, so words for
+ * different salts are unrelated even for nearby h. */
+static inline uint64_t mix(uint64_t h, uint64_t salt)
 {
-    __uint128_t r = (__uint128_t)(h ^ s) * (s ^ SALT_MUL);
+    __uint128_t r = (__uint128_t)(h ^ salt) * (salt ^ MIX_MUL);
     return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
@@ -31,10 +36,15 @@ int sl_rdv_init(struct sl_rdv *r, unsigned n)
     r->n = n;
     r->n_live = n;
     r->uniform = true;
-    for (unsigned i = 0; i < n; i++) {
+#ifdef SL_RDV_X86
+    r->simd = __builtin_cpu_supports("sse4.1");
+#endif
+    /* Every salt is set, also past n: the SIMD path reads whole groups. */
+    for (unsigned i = 0; i < SL_RDV_MAX; i++) {
         r->seed[i] = splitmix64(i);
         r->weight[i] = 1.0;
-        r->live[i] = true;
+        r->live[i] = i < n;
+        r->lane_off[i] = i < n ? 0 : 0xffff;
     }
     return 0;
 }
@@ -57,20 +67,23 @@ int sl_rdv_set_live(struct sl_rdv *r, unsigned worker, bool live)
         return -EINVAL;
     if (r->live[worker] != live) {
         r->live[worker] = live;
+        r->lane_off[worker] = live ? 0 : 0xffff;
         r->n_live += live ? 1 : -1u;
     }
     return 0;
 }
 
-static int pick_weighted(const struct sl_rdv *r, uint64_t h)
+/* Out of line, so its float work does not crowd the integer path. */
+__attribute__((noinline)) static int pick_weighted(const struct sl_rdv *r, uint64_t h)
 {
     int best = -1;
     double best_k = 0;
     for (unsigned i = 0; i < r->n; i++) {
         if (!r->live[i])
             continue;
-        /* u in (0,1): 53 bits of the score, centred so log(u) < 0. */
-        double u = ((double)(score(h, r->seed[i]) >> 11) + 0.5) * 0x1p-53;
+        /* u in (0,1): 53 bits of the worker's own word, centred so that
+         * log(u) < 0. */
+        double u = ((double)(mix(h, r->seed[i]) >> 11) + 0.5) * 0x1p-53;
         double k = -r->weight[i] / log(u);
         if (best < 0 || k > best_k) {
             best_k = k;
@@ -80,20 +93,59 @@ static int pick_weighted(const struct sl_rdv *r, uint64_t h)
     return best;
 }
 
-int sl_rdv_pick(const struct sl_rdv *r, uint64_t h)
+/* Worker i's equal-weights score: top 15 bits of lane i%4 of word i/4. */
+static inline unsigned lane_score(uint64_t y, unsigned i)
 {
-    if (!r->uniform)
-        return pick_weighted(r, h);
-    /* Dead workers score 0 and live ones at least 1, so the loop needs no
-     * branch besides the compare, which the compiler turns into cmovs. */
-    uint64_t best_s = 0;
+    return (unsigned)(uint16_t)(y >> (16 * (i & 3))) >> 1;
+}
+
+int sl_rdv_pick_scalar(const struct sl_rdv *r, uint64_t h)
+{
     int best = -1;
+    unsigned best_s = 0;
+    uint64_t y = 0;
     for (unsigned i = 0; i < r->n; i++) {
-        uint64_t s = (score(h, r->seed[i]) | 1) & (0 - (uint64_t)r->live[i]);
-        if (s > best_s) {
+        if ((i & 3) == 0)
+            y = mix(h, r->seed[i]);
+        unsigned s = lane_score(y, i);
+        if (r->live[i] && (best < 0 || s > best_s)) {
             best_s = s;
             best = (int)i;
         }
     }
     return best;
+}
+
+#ifdef SL_RDV_X86
+/* Eight workers per step: their scores inverted (0x7fff - score) in eight
+ * 16-bit lanes, dead and absent ones forced to 0xffff, then PHMINPOSUW
+ * returns the smallest value and its lowest lane: the scalar rule exactly. */
+__attribute__((target("sse4.1"))) static int pick_sse41(const struct sl_rdv *r, uint64_t h)
+{
+    unsigned best_v = 0xffff, best = 0;
+    for (unsigned g = 0; g < r->n; g += 8) {
+        __m128i y =
+            _mm_set_epi64x((long long)mix(h, r->seed[g + 4]), (long long)mix(h, r->seed[g]));
+        __m128i inv = _mm_srli_epi16(_mm_xor_si128(y, _mm_set1_epi32(-1)), 1);
+        __m128i off = _mm_loadu_si128((const __m128i *)&r->lane_off[g]);
+        __m128i m = _mm_minpos_epu16(_mm_or_si128(inv, off));
+        unsigned v = (unsigned)_mm_extract_epi16(m, 0);
+        if (v < best_v) {
+            best_v = v;
+            best = g + (unsigned)_mm_extract_epi16(m, 1);
+        }
+    }
+    return best_v == 0xffff ? -1 : (int)best;
+}
+#endif
+
+int sl_rdv_pick(const struct sl_rdv *r, uint64_t h)
+{
+    if (!r->uniform)
+        return pick_weighted(r, h);
+#ifdef SL_RDV_X86
+    if (r->simd)
+        return pick_sse41(r, h);
+#endif
+    return sl_rdv_pick_scalar(r, h);
 }

@@ -10,17 +10,20 @@
 
 /* ------------------------------------------------------------------ view */
 
-/* Worker -> proxy: round robin over the proxies, the workers of dead
- * proxies then dealt to the least-loaded live proxy. */
+/* Worker -> proxy: a worker pinned to a live proxy goes there; the others
+ * round robin over the proxies; workers whose proxy is dead are then dealt
+ * to the least-loaded live proxy. */
 static void view_assign(struct sl_ring_view *v)
 {
     unsigned load[SL_RING_MAX] = {0};
     bool deferred[SL_RING_MAX] = {false};
+    unsigned k = 0, np = v->n_proxies ? v->n_proxies : 1;
 
     for (unsigned w = 0; w < v->n_workers; w++) {
-        unsigned base = w % (v->n_proxies ? v->n_proxies : 1);
+        int pin = v->pin[w] - 1;
+        int base = pin >= 0 ? pin : (int)(k++ % np);
         if (v->n_proxies && v->proxy_live[base]) {
-            v->assign[w] = (int)base;
+            v->assign[w] = base;
             load[base]++;
         } else {
             v->assign[w] = -1;
@@ -38,6 +41,15 @@ static void view_assign(struct sl_ring_view *v)
         if (best >= 0)
             load[best]++;
     }
+}
+
+int sl_ring_view_pin(struct sl_ring_view *v, unsigned worker, int proxy)
+{
+    if (worker >= v->n_workers || proxy < -1 || proxy >= (int)v->n_proxies)
+        return -EINVAL;
+    v->pin[worker] = proxy + 1;
+    view_assign(v);
+    return 0;
 }
 
 int sl_ring_view_init(struct sl_ring_view *v, unsigned n_proxies, const char *const *proxies,
@@ -202,10 +214,25 @@ static void heap_pop(struct heap *h)
 
 /* ------------------------------------------------------------------ proxy */
 
+/* One insertion as a proxy keeps it. Every proxy keeps all of them, so an
+ * element's new owner can replay its whole history. */
+struct ins {
+    struct sl_wire_msg m;
+    bool released; /* handed to the log op by this proxy */
+};
+
 struct item {
     uint64_t h;
-    struct sl_wire_msg cand; /* earliest insertion of this element */
-    bool logged;             /* handed to the log op here */
+    char *set, *key;
+    struct ins *ins;
+    uint32_t n_ins, cap_ins;
+    bool owned; /* this proxy owns it under the current view */
+};
+
+/* Release queue entry: insertion idx of item it. */
+struct rel {
+    struct item *it;
+    uint32_t idx;
 };
 
 /* A circuit entered here and not back yet. */
@@ -234,7 +261,9 @@ struct sl_ring_proxy {
     size_t pend_nb;
     struct heap pend_heap; /* (ts, slot, gen), lazily pruned */
 
-    struct heap own_heap; /* (ts, item): owned here, to log */
+    struct rel *rel; /* min-heap by (ts, origin, seq) */
+    size_t n_rel, cap_rel;
+    double released_ts; /* ts of the last insertion released */
 
     double wclock[SL_RING_MAX];
     double pclock[SL_RING_MAX];
@@ -250,16 +279,12 @@ static const char *me_name(const struct sl_ring_proxy *p)
     return p->v.proxy[p->me];
 }
 
-static bool same_element(const struct item *it, const char *set, const char *key)
-{
-    return strcmp(it->cand.u.known.set, set) == 0 && strcmp(it->cand.u.known.key, key) == 0;
-}
-
 static struct item **item_slot(struct item **t, size_t cap, uint64_t h, const char *set,
                                const char *key)
 {
     for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
-        if (!t[i] || (t[i]->h == h && same_element(t[i], set, key)))
+        if (!t[i] ||
+            (t[i]->h == h && strcmp(t[i]->set, set) == 0 && strcmp(t[i]->key, key) == 0))
             return &t[i];
 }
 
@@ -272,7 +297,7 @@ static int items_grow(struct sl_ring_proxy *p)
     for (size_t i = 0; i < p->items_cap; i++) {
         struct item *it = p->items[i];
         if (it)
-            *item_slot(t, cap, it->h, it->cand.u.known.set, it->cand.u.known.key) = it;
+            *item_slot(t, cap, it->h, it->set, it->key) = it;
     }
     free(p->items);
     p->items = t;
@@ -378,6 +403,61 @@ static double pend_min_ts(struct sl_ring_proxy *p)
     return INFINITY;
 }
 
+/* ---- release queue: (ts, origin, seq) order, the same on every proxy ---- */
+
+static const struct sl_wire_known *rel_k(const struct rel *r)
+{
+    return &r->it->ins[r->idx].m.u.known;
+}
+
+static bool rel_less(const struct rel *a, const struct rel *b)
+{
+    const struct sl_wire_known *x = rel_k(a), *y = rel_k(b);
+    if (x->ts != y->ts)
+        return x->ts < y->ts;
+    int c = strcmp(x->origin, y->origin);
+    return c ? c < 0 : x->seq < y->seq;
+}
+
+static int rel_push(struct sl_ring_proxy *p, struct item *it, uint32_t idx)
+{
+    if (p->n_rel == p->cap_rel) {
+        size_t cap = p->cap_rel ? p->cap_rel * 2 : 64;
+        struct rel *n = realloc(p->rel, cap * sizeof(*n));
+        if (!n)
+            return -ENOMEM;
+        p->rel = n;
+        p->cap_rel = cap;
+    }
+    struct rel r = {it, idx};
+    size_t i = p->n_rel++;
+    while (i > 0 && rel_less(&r, &p->rel[(i - 1) / 2])) {
+        p->rel[i] = p->rel[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    p->rel[i] = r;
+    return 0;
+}
+
+static void rel_pop(struct sl_ring_proxy *p)
+{
+    struct rel last = p->rel[--p->n_rel];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= p->n_rel)
+            break;
+        if (c + 1 < p->n_rel && rel_less(&p->rel[c + 1], &p->rel[c]))
+            c++;
+        if (!rel_less(&p->rel[c], &last))
+            break;
+        p->rel[i] = p->rel[c];
+        i = c;
+    }
+    if (p->n_rel)
+        p->rel[i] = last;
+}
+
 /* This proxy's clock: nothing earlier than this can still come through it. */
 static double my_clock(struct sl_ring_proxy *p)
 {
@@ -404,34 +484,30 @@ static double global_clock(struct sl_ring_proxy *p)
     return g;
 }
 
-static bool owned(const struct sl_ring_proxy *p, const struct item *it)
+static bool owns(const struct sl_ring_proxy *p, const struct item *it)
 {
-    const struct sl_wire_known *k = &it->cand.u.known;
-    return sl_ring_owner(&p->v, k->set, k->key) == (int)p->me;
+    return sl_ring_owner(&p->v, it->set, it->key) == (int)p->me;
 }
 
-static int want_log(struct sl_ring_proxy *p, struct item *it)
-{
-    if (it->logged || !owned(p, it))
-        return 0;
-    return heap_push(&p->own_heap, it->cand.u.known.ts, it, 0);
-}
-
+/* Hands the owned insertions that nothing earlier can precede any more to
+ * the log op, in (ts, origin, seq) order. */
 static int try_log(struct sl_ring_proxy *p)
 {
     double g = global_clock(p);
-    while (p->own_heap.n && p->own_heap.a[0].ts < g) {
-        struct hent e = p->own_heap.a[0];
-        struct item *it = e.ptr;
-        heap_pop(&p->own_heap);
-        if (it->logged || e.ts != it->cand.u.known.ts || !owned(p, it))
+    while (p->n_rel && rel_k(&p->rel[0])->ts < g) {
+        struct rel r = p->rel[0];
+        rel_pop(p);
+        struct ins *in = &r.it->ins[r.idx];
+        if (in->released || !r.it->owned)
             continue;
-        int rc = p->ops.log(p->ops.ctx, &it->cand.u.known);
+        int rc = p->ops.log(p->ops.ctx, &in->m.u.known);
         if (rc < 0) {
-            heap_push(&p->own_heap, e.ts, it, 0);
+            rel_push(p, r.it, r.idx);
             return rc;
         }
-        it->logged = true;
+        in->released = true;
+        if (in->m.u.known.ts > p->released_ts)
+            p->released_ts = in->m.u.known.ts;
         p->st.logged++;
     }
     return 0;
@@ -476,8 +552,34 @@ static int send_down(struct sl_ring_proxy *p, const struct sl_wire_known *k)
     return 0;
 }
 
-/* Applies an insertion once per (origin, seq): keeps the earliest record of
- * each element, sends new elements down, queues owned ones for logging. */
+static struct item *item_get(struct sl_ring_proxy *p, const char *set, const char *key)
+{
+    if ((p->st.elements + 1) * 4 > p->items_cap * 3 && items_grow(p) < 0)
+        return NULL;
+    uint64_t h = element_hash(set, key);
+    struct item **slot = item_slot(p->items, p->items_cap, h, set, key);
+    if (*slot)
+        return *slot;
+    struct item *it = calloc(1, sizeof(*it));
+    if (!it)
+        return NULL;
+    it->set = strdup(set);
+    it->key = strdup(key);
+    if (!it->set || !it->key) {
+        free(it->set);
+        free(it->key);
+        free(it);
+        return NULL;
+    }
+    it->h = h;
+    it->owned = owns(p, it);
+    *slot = it;
+    p->st.elements++;
+    return it;
+}
+
+/* Applies an insertion once per (origin, seq): keeps it in its element's
+ * history, sends it down, queues it for release when the element is ours. */
 static int apply(struct sl_ring_proxy *p, const struct sl_wire_known *k)
 {
     int r = sl_wire_seen_add(p->seen, k->origin, k->seq);
@@ -488,39 +590,31 @@ static int apply(struct sl_ring_proxy *p, const struct sl_wire_known *k)
         return 0;
     }
     p->st.applied++;
-    if ((p->st.elements + 1) * 4 > p->items_cap * 3 && items_grow(p) < 0)
+    struct item *it = item_get(p, k->set, k->key);
+    if (!it)
         return -ENOMEM;
-    uint64_t h = element_hash(k->set, k->key);
-    struct item **slot = item_slot(p->items, p->items_cap, h, k->set, k->key);
-    struct item *it = *slot;
-    if (!it) {
-        it = calloc(1, sizeof(*it));
-        if (!it)
+    if (it->n_ins == it->cap_ins) {
+        uint32_t cap = it->cap_ins ? it->cap_ins * 2 : 2;
+        struct ins *n = realloc(it->ins, cap * sizeof(*n));
+        if (!n)
             return -ENOMEM;
-        int rc = clone_known(k, &it->cand);
-        if (rc < 0) {
-            free(it);
-            return rc;
-        }
-        it->h = h;
-        *slot = it;
-        p->st.elements++;
-        rc = send_down(p, k);
-        return rc < 0 ? rc : want_log(p, it);
+        it->ins = n;
+        it->cap_ins = cap;
     }
-    if (!(k->ts < it->cand.u.known.ts))
-        return 0;
-    if (it->logged) {
-        p->st.late++;
-        return 0;
-    }
-    struct sl_wire_msg m;
-    int rc = clone_known(k, &m);
+    struct ins *in = &it->ins[it->n_ins];
+    memset(in, 0, sizeof(*in));
+    struct sl_wire_known c = *k;
+    c.flags &= ~(uint32_t)SL_WIRE_KF_DOWN;
+    int rc = clone_known(&c, &in->m);
     if (rc < 0)
         return rc;
-    sl_wire_msg_clear(&it->cand);
-    it->cand = m;
-    return want_log(p, it);
+    it->n_ins++;
+    rc = send_down(p, k);
+    if (rc < 0 || !it->owned)
+        return rc;
+    if (k->ts < p->released_ts)
+        p->st.late++; /* a later insertion of ours was released already */
+    return rel_push(p, it, it->n_ins - 1);
 }
 
 static int forward(struct sl_ring_proxy *p, const struct sl_wire_known *k, uint32_t hops)
@@ -565,6 +659,7 @@ struct sl_ring_proxy *sl_ring_proxy_new(const struct sl_ring_view *v, unsigned m
     p->ops = *ops;
     p->resend_after = resend_after > 0 ? resend_after : 1.0;
     p->pend_free = -1;
+    p->released_ts = -INFINITY;
     p->seen = sl_wire_seen_new();
     if (!p->seen || items_grow(p) < 0) {
         sl_ring_proxy_free(p);
@@ -581,10 +676,15 @@ void sl_ring_proxy_free(struct sl_ring_proxy *p)
     if (!p)
         return;
     for (size_t i = 0; i < p->items_cap; i++) {
-        if (p->items[i]) {
-            sl_wire_msg_clear(&p->items[i]->cand);
-            free(p->items[i]);
-        }
+        struct item *it = p->items[i];
+        if (!it)
+            continue;
+        for (uint32_t k = 0; k < it->n_ins; k++)
+            sl_wire_msg_clear(&it->ins[k].m);
+        free(it->ins);
+        free(it->set);
+        free(it->key);
+        free(it);
     }
     for (size_t i = 0; i < p->pend_cap; i++)
         if (p->pend[i].used)
@@ -593,7 +693,7 @@ void sl_ring_proxy_free(struct sl_ring_proxy *p)
     free(p->pend);
     free(p->pend_bucket);
     free(p->pend_heap.a);
-    free(p->own_heap.a);
+    free(p->rel);
     sl_wire_seen_free(p->seen);
     free(p);
 }
@@ -724,14 +824,22 @@ int sl_ring_proxy_set_view(struct sl_ring_proxy *p, const struct sl_ring_view *v
     p->v = *v;
     for (unsigned q = 0; q < v->n_proxies; q++)
         p->pclock_valid[q] = false;
-    /* ownership moved: queue again what is ours now */
-    p->own_heap.n = 0;
+    /* elements that became ours: replay their whole history in order */
     for (size_t i = 0; i < p->items_cap; i++) {
-        if (p->items[i]) {
-            int rc = want_log(p, p->items[i]);
-            if (rc < 0)
-                return rc;
+        struct item *it = p->items[i];
+        if (!it)
+            continue;
+        bool now_owned = owns(p, it);
+        if (now_owned && !it->owned) {
+            for (uint32_t k = 0; k < it->n_ins; k++) {
+                it->ins[k].released = false;
+                int rc = rel_push(p, it, k);
+                if (rc < 0)
+                    return rc;
+            }
+            p->st.taken_over++;
         }
+        it->owned = now_owned;
     }
     int rc = resend(p, now, true);
     return settle(p, rc, true);
@@ -746,9 +854,13 @@ void sl_ring_proxy_stats(const struct sl_ring_proxy *p, struct sl_ring_stats *st
 {
     *st = p->st;
     st->unlogged = 0;
-    for (size_t i = 0; i < p->items_cap; i++)
-        if (p->items[i] && !p->items[i]->logged && owned(p, p->items[i]))
-            st->unlogged++;
+    for (size_t i = 0; i < p->items_cap; i++) {
+        const struct item *it = p->items[i];
+        if (!it || !it->owned)
+            continue;
+        for (uint32_t k = 0; k < it->n_ins; k++)
+            st->unlogged += !it->ins[k].released;
+    }
 }
 
 /* ----------------------------------------------------------------- worker */
@@ -759,16 +871,7 @@ struct wpend {
     bool acked;
 };
 
-/* The worker's cache of elements: (set, key) -> earliest ts known. */
-struct kent {
-    uint64_t h;
-    char *id; /* set '\x1f' key */
-    double ts;
-};
-
 struct sl_ring_worker {
-    struct kent *known;
-    size_t known_cap, known_n;
     struct sl_ring_view v;
     unsigned me;
     int proxy;
@@ -797,82 +900,10 @@ struct sl_ring_worker *sl_ring_worker_new(const struct sl_ring_view *v, unsigned
     return w;
 }
 
-static struct kent *known_slot(struct kent *t, size_t cap, uint64_t h, const char *id)
-{
-    for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
-        if (!t[i].id || (t[i].h == h && strcmp(t[i].id, id) == 0))
-            return &t[i];
-}
-
-static int known_grow(struct sl_ring_worker *w)
-{
-    size_t cap = w->known_cap ? w->known_cap * 2 : 256;
-    struct kent *t = calloc(cap, sizeof(*t));
-    if (!t)
-        return -ENOMEM;
-    for (size_t i = 0; i < w->known_cap; i++)
-        if (w->known[i].id)
-            *known_slot(t, cap, w->known[i].h, w->known[i].id) = w->known[i];
-    free(w->known);
-    w->known = t;
-    w->known_cap = cap;
-    return 0;
-}
-
-static int element_id(const char *set, const char *key, char *buf, size_t n)
-{
-    int len = snprintf(buf, n, "%s\x1f%s", set, key);
-    return len < 0 || (size_t)len >= n ? -EINVAL : 0;
-}
-
-bool sl_ring_worker_knows(const struct sl_ring_worker *w, const char *set, const char *key,
-                          double ts)
-{
-    char id[2 * SL_WIRE_MAX_NAME + 2];
-    if (!w->known_cap || element_id(set, key, id, sizeof(id)) < 0)
-        return false;
-    const struct kent *e = known_slot(w->known, w->known_cap, sl_wire_hash(id), id);
-    return e->id && e->ts <= ts;
-}
-
-/* Remembers (set, key) at ts; 1 when that lowered (or created) its ts. */
-static int remember(struct sl_ring_worker *w, const char *set, const char *key, double ts)
-{
-    char id[2 * SL_WIRE_MAX_NAME + 2];
-    if (element_id(set, key, id, sizeof(id)) < 0)
-        return -EINVAL;
-    if ((w->known_n + 1) * 4 > w->known_cap * 3 && known_grow(w) < 0)
-        return -ENOMEM;
-    uint64_t h = sl_wire_hash(id);
-    struct kent *e = known_slot(w->known, w->known_cap, h, id);
-    if (e->id) {
-        if (!(ts < e->ts))
-            return 0;
-        e->ts = ts;
-        return 1;
-    }
-    e->id = strdup(id);
-    if (!e->id)
-        return -ENOMEM;
-    e->h = h;
-    e->ts = ts;
-    w->known_n++;
-    return 1;
-}
-
-int sl_ring_worker_learn(struct sl_ring_worker *w, const struct sl_wire_known *k)
-{
-    int rc = remember(w, k->set, k->key, k->ts);
-    return rc < 0 ? rc : 0;
-}
-
 void sl_ring_worker_free(struct sl_ring_worker *w)
 {
     if (!w)
         return;
-    for (size_t i = 0; i < w->known_cap; i++)
-        free(w->known[i].id);
-    free(w->known);
     for (size_t i = w->head; i < w->n; i++)
         sl_wire_msg_clear(&w->q[i].m);
     free(w->q);
@@ -892,8 +923,6 @@ int sl_ring_worker_start(struct sl_ring_worker *w)
 int sl_ring_worker_insert(struct sl_ring_worker *w, const char *set, const char *key, double ts,
                           const struct sl_wire_section *rec)
 {
-    if (sl_ring_worker_knows(w, set, key, ts))
-        return 0;
     if (w->n == w->cap) {
         if (w->head > 0) {
             memmove(w->q, w->q + w->head, (w->n - w->head) * sizeof(*w->q));
@@ -922,10 +951,7 @@ int sl_ring_worker_insert(struct sl_ring_worker *w, const char *set, const char 
     w->n++;
     w->unacked++;
     w->sent++;
-    rc = remember(w, set, key, ts);
-    if (rc >= 0 && w->proxy >= 0)
-        rc = w->ops.send(w->ops.ctx, (unsigned)w->proxy, &pe->m.u.known);
-    return rc < 0 ? rc : 1;
+    return w->proxy < 0 ? 0 : w->ops.send(w->ops.ctx, (unsigned)w->proxy, &pe->m.u.known);
 }
 
 void sl_ring_worker_ack(struct sl_ring_worker *w, uint64_t seq)

@@ -4,7 +4,8 @@
  *
  * Membership (struct sl_ring_view). Proxies form a ring in topology order;
  * a proxy's successor is the next live one. Workers are shared between live
- * proxies as evenly as possible: worker i belongs to proxy i mod P; the
+ * proxies as evenly as possible: worker i belongs to proxy i mod P (unless
+ * the topology pins it to a proxy); the
  * workers of a dead proxy go, in worker order, to the least-loaded live proxy
  * (first in ring order on a tie), so a death moves only the dead proxy's
  * workers and loads still differ by at most one.
@@ -15,30 +16,34 @@
  * applies it and forwards it to its successor; every proxy applies it (once
  * per (origin, seq)) and forwards it, until it is back at the entry. Then the
  * circuit is complete: every live proxy has it, and the entry acknowledges
- * the worker. Each proxy, applying an element it did not have, sends it down
- * to its workers, which add it to their local cache and stop inserting it.
+ * the worker. Each proxy, applying an insertion, sends it down to its
+ * workers (but the origin); a worker adds it to its local cache once its own
+ * clock has passed the insertion's ts (so that it never hides an earlier
+ * sighting of its own) and stops reporting it.
  *
- * Logging exactly once. Each element has one owner, by rendezvous (sl_rdv)
- * of its set and key over the live proxies; only the owner logs it. Since
- * workers race, the owner logs the earliest record (smallest ts) and waits
- * until nothing earlier can still arrive: every worker reports an event-time
- * clock (no later insertion from it has a smaller ts), an entry proxy holds
- * its own clock below its unfinished circuits, and proxies pass their clocks
- * around the ring, tagged with the membership epoch. The owner logs an
- * element when the minimum clock of all live proxies (same epoch) is past its
- * ts. So the logged row is the one a single process would log, whatever the
- * interleaving.
+ * Deciding once, in order. Each element has one owner, by rendezvous
+ * (sl_rdv) of its set and key over the live proxies; only the owner decides
+ * what to log (the daemon runs sl_known's authority: a host is logged when it
+ * is new, a service row with the names not known yet). Workers race, so the
+ * owner hands the insertions of its elements to that authority in
+ * (ts, origin, seq) order, and only once nothing earlier can still arrive:
+ * every worker reports an event-time clock (no later insertion from it has a
+ * smaller ts), an entry proxy holds its own clock below its unfinished
+ * circuits, and proxies pass their clocks around the ring tagged with the
+ * membership epoch. An insertion is released when the minimum clock of all
+ * live proxies (same epoch) is past its ts. The authority thus sees what a
+ * single process would have seen, and logs the same rows.
  *
  * Healing. When the view changes (a proxy died): the ring closes around it;
  * its workers are re-assigned and re-send everything unacknowledged; every
  * entry re-sends its unfinished circuits; elements the dead proxy owned get
- * a new owner, which has them (every element reaches every proxy) and logs
- * them when the clocks allow. An element the dead proxy had logged may be
- * logged again by its new owner: the log op must be idempotent — the daemons
- * ship each known record as its own batch whose identity comes from the
- * element, so the logger's (node, seq) de-duplication drops the repeat.
+ * a new owner, which holds their whole history (every proxy keeps every
+ * insertion) and replays it, in order, to its authority. Rows the dead proxy
+ * had logged come out again, identical: the daemons give each row an
+ * identity made of the element and its row number (the k-th row logged for
+ * it), and the logger's (node, seq) de-duplication drops the repeat.
  * A proxy that dies stays out of the ring; it may not rejoin within a run
- * (it would start with an empty set).
+ * (it would start with empty histories).
  */
 #ifndef SL_RING_H
 #define SL_RING_H
@@ -58,6 +63,7 @@ struct sl_ring_view {
     bool proxy_live[SL_RING_MAX];
     bool worker_live[SL_RING_MAX];
     int assign[SL_RING_MAX]; /* worker -> proxy, kept current by the setters */
+    int pin[SL_RING_MAX];    /* worker -> 1 + the proxy it is pinned to; 0: none */
     uint64_t epoch;          /* membership version (the manager's) */
     struct sl_rdv rdv;       /* over proxies, live flags mirrored */
 };
@@ -68,6 +74,9 @@ int sl_ring_view_init(struct sl_ring_view *v, unsigned n_proxies, const char *co
                       unsigned n_workers, const char *const *workers);
 /* Marks a node (proxy or worker, by name) live or dead. -ENOENT if unknown. */
 int sl_ring_view_set_live(struct sl_ring_view *v, const char *name, bool live);
+/* Pins worker w to proxy p (topology `proxy = NAME`; -1 unpins): it goes
+ * there while p is live. 0 or -EINVAL. */
+int sl_ring_view_pin(struct sl_ring_view *v, unsigned worker, int proxy);
 int sl_ring_proxy_index(const struct sl_ring_view *v, const char *name);  /* -1: none */
 int sl_ring_worker_index(const struct sl_ring_view *v, const char *name); /* -1: none */
 unsigned sl_ring_live_proxies(const struct sl_ring_view *v);
@@ -91,7 +100,9 @@ struct sl_ring_ops {
     int (*down)(void *ctx, unsigned w, const struct sl_wire_known *k);
     /* The insertion (origin, seq) completed its circuit: acknowledge it. */
     int (*ack)(void *ctx, const char *origin, uint64_t seq);
-    /* Write k's record (must be idempotent per (set, key), see above). */
+    /* An insertion of an element owned here, released in (ts, origin, seq)
+     * order. After an ownership change the element's history is released
+     * again from its start (see above). */
     int (*log)(void *ctx, const struct sl_wire_known *k);
     /* Pass a proxy clock to proxy `to`. */
     int (*clock)(void *ctx, unsigned to, const struct sl_wire_clock *c);
@@ -128,15 +139,16 @@ struct sl_ring_stats {
     uint64_t forwarded;    /* insertions passed on */
     uint64_t circuits;     /* circuits completed here (acks sent) */
     uint64_t resent;       /* circuits forwarded again */
-    uint64_t logged;       /* records handed to the log op */
+    uint64_t logged;       /* insertions released to the log op */
+    uint64_t taken_over;   /* elements this proxy became the owner of */
     uint64_t down;         /* elements sent down to workers */
     uint64_t dropped_dead_entry; /* circuits of a dead entry, dropped */
     uint64_t dropped_hops; /* circuits over the hop limit, dropped */
-    uint64_t late;         /* an earlier record came after its element was logged */
+    uint64_t late;         /* an owned insertion older than one released already */
     uint64_t stale_clock;  /* clocks of another epoch, ignored */
     uint64_t elements;     /* distinct (set, key) held */
     uint64_t pending;      /* circuits entered here, unfinished */
-    uint64_t unlogged;     /* elements owned here, not logged yet */
+    uint64_t unlogged;     /* owned insertions not released yet */
     double clock;          /* this proxy's clock (min of its workers and circuits) */
     double global_clock;   /* minimum over the live proxies */
 };
@@ -160,19 +172,11 @@ void sl_ring_worker_free(struct sl_ring_worker *w);
 int sl_ring_worker_proxy(const struct sl_ring_worker *w);
 /* Attaches to its proxy (call once at start). */
 int sl_ring_worker_start(struct sl_ring_worker *w);
-/* An element seen here at network time ts. Unless this worker already knows
- * it with a ts <= this one (its own earlier insertion, or one learned from
- * its proxy), it is numbered, sent to the proxy and kept until acknowledged.
- * An element learned from elsewhere with a later ts does not stop an earlier
- * sighting: the earliest one is what gets logged. rec holds one record.
- * Returns 1 when sent, 0 when already known, or -errno. */
+/* A new element seen here (sl_known's caches already dropped repeats):
+ * numbered, sent to the proxy and kept until acknowledged. rec holds one
+ * record. Returns 0 or -errno. */
 int sl_ring_worker_insert(struct sl_ring_worker *w, const char *set, const char *key, double ts,
                           const struct sl_wire_section *rec);
-/* An element sent down by the proxy (SL_WIRE_KF_DOWN): remembered with its ts. */
-int sl_ring_worker_learn(struct sl_ring_worker *w, const struct sl_wire_known *k);
-/* True when (set, key) is known here with a ts <= ts. */
-bool sl_ring_worker_knows(const struct sl_ring_worker *w, const char *set, const char *key,
-                          double ts);
 /* The proxy acknowledged (origin me, seq). */
 void sl_ring_worker_ack(struct sl_ring_worker *w, uint64_t seq);
 /* New view: if this worker's proxy changed, attach to the new one and

@@ -80,23 +80,23 @@ enum { ADDR = 0, PORT = 1 };
 
 /* One SumStats key: (scanner, port) for ADDR, (scanner, victim) for PORT. */
 struct key {
-    struct key *hnext;          /* hash chain */
-    struct key *lprev, *lnext;  /* LRU order, least recent first */
+    struct key *hnext;         /* hash chain */
+    struct key *lprev, *lnext; /* LRU order, least recent first */
     uint64_t hash;
-    uint8_t host[16];           /* the scanner: key$host */
-    uint8_t str[16];            /* ADDR: port in [0..1]; PORT: the victim */
+    uint8_t host[16]; /* the scanner: key$host */
+    uint8_t str[16];  /* ADDR: port in [0..1]; PORT: the victim */
     double begin, end;
-    bool crossed;               /* the threshold tracker: once per epoch */
+    bool crossed; /* the threshold tracker: once per epoch */
     uint8_t n_vals, cap_vals;
-    uint8_t (*vals)[16];        /* unique observation values */
+    uint8_t (*vals)[16]; /* unique observation values */
 };
 
 struct stat {
     int kind;
     double interval;
     unsigned threshold;
-    unsigned unique_max;        /* threshold + 2 */
-    int64_t epoch;              /* current epoch index on the grid */
+    unsigned unique_max; /* threshold + 2 */
+    int64_t epoch;       /* current epoch index on the grid */
     struct key **b;
     size_t nb, n;
     struct key *lru_head, *lru_tail;
@@ -306,8 +306,9 @@ static void crossed(struct sl_scan_agg *a, struct stat *s, struct key *k, double
     n.sub = a->cfg.is_local && a->cfg.is_local(a->cfg.ctx, k->host) ? "local" : "remote";
     if (s->kind == ADDR) {
         unsigned port = (unsigned)k->str[0] << 8 | k->str[1];
-        snprintf(msg, sizeof(msg), "%s scanned at least %u unique hosts on port %u/tcp in %llum%llus",
-                 scanner, k->n_vals, port, secs / 60, secs % 60);
+        snprintf(msg, sizeof(msg),
+                 "%s scanned at least %u unique hosts on port %u/tcp in %llum%llus", scanner,
+                 k->n_vals, port, secs / 60, secs % 60);
         n.note = "Scan::Address_Scan";
         n.has_p = true;
         n.p = (uint16_t)port;
@@ -326,8 +327,7 @@ static void crossed(struct sl_scan_agg *a, struct stat *s, struct key *k, double
         a->cfg.notice(a->cfg.ctx, &n);
 }
 
-static struct key *lookup(struct stat *s, const uint8_t host[16], const uint8_t str[16],
-                          uint64_t h)
+static struct key *lookup(struct stat *s, const uint8_t host[16], const uint8_t str[16], uint64_t h)
 {
     for (struct key *k = s->b[h & (s->nb - 1)]; k; k = k->hnext)
         if (k->hash == h && !memcmp(k->host, host, 16) && !memcmp(k->str, str, 16))

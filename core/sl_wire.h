@@ -125,7 +125,10 @@ struct sl_wire_notice {
     const char *note;
     const char *identifier; /* NULL: no suppression */
     double suppress_for;
-    struct sl_wire_section rec; /* the notice.log record, n_records == 1 */
+    /* The notice itself, n_records == 1: the cluster sends the notice as it
+     * was raised (cluster/codec.c), so that the manager applies the notice
+     * policy and suppression in one place. */
+    struct sl_wire_section rec;
 };
 
 struct sl_wire_counter {

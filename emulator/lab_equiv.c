@@ -10,12 +10,12 @@
 #include <sys/stat.h>
 
 /* Dropped columns: random per process, or the writing node's name. */
-static const char *const drop_cols[] = {"uid",  "fuid", "uids",       "fuids",
+static const char *const drop_cols[] = {"uid",       "fuid", "uids",       "fuids",
                                         "conn_uids", "peer", "peer_descr", NULL};
 /* Logs that describe a node, not the traffic. */
-static const char *const skip_logs[] = {"stats",   "capture_loss",   "reporter",
+static const char *const skip_logs[] = {"stats",          "capture_loss",  "reporter",
                                         "loaded_scripts", "packet_filter", "cluster",
-                                        "broker",  "print",          NULL};
+                                        "broker",         "print",         NULL};
 /* JSON arrays whose order means something (vectors); other arrays are sets. */
 static const char *const json_vectors[] = {"answers", "TTLs", NULL};
 
@@ -158,8 +158,8 @@ struct row {
 };
 
 struct logfile {
-    char *text;        /* the whole file, split in place */
-    char **lines;      /* data lines */
+    char *text;   /* the whole file, split in place */
+    char **lines; /* data lines */
     size_t n_lines;
     bool json;
     char sep, set_sep[8], unset[16], empty[16];
@@ -343,7 +343,7 @@ static const char *json_array(const char *p, bool keep_order, char **out)
     }
     if (*p != ']')
         goto fail;
-    if (!keep_order)
+    if (!keep_order && n)
         qsort(el, n, sizeof(el[0]), cmp_str);
     sb_str(&b, "[");
     for (unsigned i = 0; i < n; i++) {
@@ -515,7 +515,8 @@ static char *norm_set(const char *val, const char *sep, bool tunnel, const struc
         const char *t = tunnel ? um_get(m, strip_quotes(el[i], tmp, sizeof(tmp))) : NULL;
         mapped[i] = t ? t : el[i];
     }
-    qsort(mapped, n, sizeof(mapped[0]), cmp_str);
+    if (n)
+        qsort(mapped, n, sizeof(mapped[0]), cmp_str);
     if (json)
         sb_str(&b, "[");
     for (unsigned i = 0; i < n; i++) {
@@ -582,8 +583,8 @@ static void rs_free(struct rowset *s)
 }
 
 /* Loads DIR/<path>.log as sorted normalised rows; a missing file is empty. */
-static int load_rows(const char *dir, const char *path, const struct uidmap *m,
-                     struct rowset *s, FILE *err)
+static int load_rows(const char *dir, const char *path, const struct uidmap *m, struct rowset *s,
+                     FILE *err)
 {
     char file[4096];
     struct logfile f;
@@ -599,8 +600,8 @@ static int load_rows(const char *dir, const char *path, const struct uidmap *m,
         return 0;
     }
     if (rc < 0) {
-        fprintf(err, "%s: %s\n", file, rc == -EBADMSG ? "rows without a #fields header"
-                                                      : strerror(-rc));
+        fprintf(err, "%s: %s\n", file,
+                rc == -EBADMSG ? "rows without a #fields header" : strerror(-rc));
         goto out;
     }
     for (unsigned i = 0, o = 0; i < f.nf; i++) {
@@ -631,7 +632,8 @@ static int load_rows(const char *dir, const char *path, const struct uidmap *m,
         }
         s->v[s->n++] = t;
     }
-    qsort(s->v, s->n, sizeof(char *), cmp_str);
+    if (s->n)
+        qsort(s->v, s->n, sizeof(char *), cmp_str);
 out:
     lf_free(&f);
     free(r);
@@ -703,11 +705,11 @@ int lab_equiv_compare(const char *dir_a, const char *dir_b, struct lab_equiv *e,
     int rc;
     memset(e, 0, sizeof(*e));
     if ((rc = list_logs(dir_a, &names, &n)) < 0 || (rc = list_logs(dir_b, &names, &n)) < 0) {
-        fprintf(err, "sluicectl: cannot list logs in %s or %s: %s\n", dir_a, dir_b,
-                strerror(-rc));
+        fprintf(err, "sluicectl: cannot list logs in %s or %s: %s\n", dir_a, dir_b, strerror(-rc));
         goto out;
     }
-    qsort(names, n, sizeof(char *), cmp_str);
+    if (n)
+        qsort(names, n, sizeof(char *), cmp_str);
     if ((rc = conn_tuples(dir_a, &ma, err)) < 0 || (rc = conn_tuples(dir_b, &mb, err)) < 0)
         goto out;
     e->logs = calloc(n ? n : 1, sizeof(*e->logs));
@@ -756,15 +758,14 @@ void lab_equiv_free(struct lab_equiv *e)
     memset(e, 0, sizeof(*e));
 }
 
-void lab_equiv_print(const struct lab_equiv *e, const char *name_a, const char *name_b,
-                     FILE *out)
+void lab_equiv_print(const struct lab_equiv *e, const char *name_a, const char *name_b, FILE *out)
 {
     fprintf(out, "equivalence (%s vs %s, rows without uid, order-insensitive): %s\n", name_a,
             name_b, e->equivalent ? "EQUIVALENT" : "DIFFERENT");
     for (unsigned i = 0; i < e->n; i++) {
         const struct lab_equiv_log *l = &e->logs[i];
-        fprintf(out, "  %-16s %8llu rows vs %8llu  only in %s: %llu, only in %s: %llu%s\n",
-                l->path, (unsigned long long)l->rows_a, (unsigned long long)l->rows_b, name_a,
+        fprintf(out, "  %-16s %8llu rows vs %8llu  only in %s: %llu, only in %s: %llu%s\n", l->path,
+                (unsigned long long)l->rows_a, (unsigned long long)l->rows_b, name_a,
                 (unsigned long long)l->only_a, name_b, (unsigned long long)l->only_b,
                 l->fields_differ ? "  (columns differ)" : "");
         for (unsigned k = 0; k < l->n_ex_a; k++)
@@ -772,4 +773,85 @@ void lab_equiv_print(const struct lab_equiv *e, const char *name_a, const char *
         for (unsigned k = 0; k < l->n_ex_b; k++)
             fprintf(out, "      only in %s: %s\n", name_b, l->ex_b[k]);
     }
+}
+
+/* conn.log rows keyed by "proto a:p <-> b:q" with the smaller endpoint
+ * first, sorted. */
+static int conn_keys(const char *dir, struct rowset *s, FILE *err)
+{
+    char path[4096];
+    struct logfile f;
+    struct row *r = calloc(1, sizeof(*r));
+    memset(s, 0, sizeof(*s));
+    if (!r)
+        return -ENOMEM;
+    snprintf(path, sizeof(path), "%s/conn.log", dir);
+    int rc = lf_load(path, &f);
+    if (rc == -ENOENT) {
+        rc = 0;
+        goto out;
+    }
+    if (rc < 0 || !(s->v = malloc((f.n_lines ? f.n_lines : 1) * sizeof(char *)))) {
+        fprintf(err, "%s: %s\n", path, strerror(rc < 0 ? -rc : ENOMEM));
+        rc = rc < 0 ? rc : -ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < f.n_lines; i++) {
+        if ((f.json ? json_row(f.lines[i], r) : tsv_row(&f, f.lines[i], r)) < 0) {
+            row_free(r);
+            continue;
+        }
+        char a[128], b[128], pr[16], q1[64], q2[64];
+        const char *oh = cell(r, "id.orig_h"), *op = cell(r, "id.orig_p"),
+                   *rh = cell(r, "id.resp_h"), *rp = cell(r, "id.resp_p"), *p = cell(r, "proto");
+        if (oh && op && rh && rp && p) {
+            snprintf(a, sizeof(a), "%s:%s", strip_quotes(oh, q1, sizeof(q1)), op);
+            snprintf(b, sizeof(b), "%s:%s", strip_quotes(rh, q2, sizeof(q2)), rp);
+            bool swap = strcmp(a, b) > 0;
+            if (asprintf(&s->v[s->n], "%s %s <-> %s", strip_quotes(p, pr, sizeof(pr)), swap ? b : a,
+                         swap ? a : b) >= 0)
+                s->n++;
+        }
+        row_free(r);
+    }
+    if (s->n)
+        qsort(s->v, s->n, sizeof(char *), cmp_str);
+out:
+    lf_free(&f);
+    free(r);
+    return rc;
+}
+
+int lab_equiv_split_conns(const char *dir_a, const char *dir_b, char ex[][200], unsigned max_ex,
+                          unsigned *n_ex, FILE *err)
+{
+    struct rowset a, b;
+    int rc = conn_keys(dir_a, &a, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = conn_keys(dir_b, &b, err)) < 0) {
+        rs_free(&a);
+        return rc;
+    }
+    int split = 0;
+    size_t i = 0, j = 0;
+    *n_ex = 0;
+    while (i < a.n) {
+        size_t ca = 1, cb = 0;
+        while (i + ca < a.n && strcmp(a.v[i + ca], a.v[i]) == 0)
+            ca++;
+        while (j < b.n && strcmp(b.v[j], a.v[i]) < 0)
+            j++;
+        while (j + cb < b.n && strcmp(b.v[j + cb], a.v[i]) == 0)
+            cb++;
+        if (ca >= 2 && ca > cb) {
+            split++;
+            if (*n_ex < max_ex)
+                snprintf(ex[(*n_ex)++], 200, "%s", a.v[i]);
+        }
+        i += ca;
+    }
+    rs_free(&a);
+    rs_free(&b);
+    return split;
 }

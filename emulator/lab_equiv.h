@@ -25,13 +25,13 @@
 #define LAB_EQUIV_EXAMPLES 5
 
 struct lab_equiv_log {
-    char path[64];            /* "conn" */
-    uint64_t rows_a, rows_b;  /* rows on each side (a = cluster, b = standalone) */
-    uint64_t only_a, only_b;  /* rows (with multiplicity) found on one side only */
+    char path[64];           /* "conn" */
+    uint64_t rows_a, rows_b; /* rows on each side (a = cluster, b = standalone) */
+    uint64_t only_a, only_b; /* rows (with multiplicity) found on one side only */
     char *ex_a[LAB_EQUIV_EXAMPLES], *ex_b[LAB_EQUIV_EXAMPLES]; /* normalised rows */
     unsigned n_ex_a, n_ex_b;
-    char fields[1024];        /* the compared columns, tab separated */
-    bool fields_differ;       /* the sides' columns differ (compared on the common ones) */
+    char fields[1024];  /* the compared columns, tab separated */
+    bool fields_differ; /* the sides' columns differ (compared on the common ones) */
 };
 
 struct lab_equiv {
@@ -45,8 +45,15 @@ struct lab_equiv {
 int lab_equiv_compare(const char *dir_a, const char *dir_b, struct lab_equiv *e, FILE *err);
 void lab_equiv_free(struct lab_equiv *e);
 
+/* Split connections read from the logs (when no per-worker capture is at
+ * hand, e.g. live mode): 5-tuples (either direction) with more conn.log rows
+ * in dir_a than in dir_b, and at least two in dir_a -- each worker that saw
+ * part of a connection logs it. Returns the count (examples, "tcp
+ * 10.0.0.1:1234 <-> 10.0.0.2:80", in ex[0..n_ex)), or -errno. */
+int lab_equiv_split_conns(const char *dir_a, const char *dir_b, char ex[][200], unsigned max_ex,
+                          unsigned *n_ex, FILE *err);
+
 /* Prints the verdict as text: one line per log, examples of differing rows. */
-void lab_equiv_print(const struct lab_equiv *e, const char *name_a, const char *name_b,
-                     FILE *out);
+void lab_equiv_print(const struct lab_equiv *e, const char *name_a, const char *name_b, FILE *out);
 
 #endif

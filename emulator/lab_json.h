@@ -19,9 +19,9 @@ struct lab_json {
     enum lab_json_type type;
     bool b;
     double num;
-    char *str;               /* LJ_STR (unescaped) */
-    char **keys;             /* LJ_OBJ: keys[i] names kids[i] */
-    struct lab_json **kids;  /* LJ_ARR / LJ_OBJ */
+    char *str;              /* LJ_STR (unescaped) */
+    char **keys;            /* LJ_OBJ: keys[i] names kids[i] */
+    struct lab_json **kids; /* LJ_ARR / LJ_OBJ */
     size_t n;
 };
 

@@ -104,8 +104,9 @@ int lab_live_up(const struct lab_plan *p, struct lab_run *run, FILE *err)
         return rc;
     free(ents);
     if (n_ents) {
-        fprintf(err, "sluicectl: %s still lists %zu things of an earlier run: run "
-                     "'sluicectl down' first\n",
+        fprintf(err,
+                "sluicectl: %s still lists %zu things of an earlier run: run "
+                "'sluicectl down' first\n",
                 run->dir, n_ents);
         return -EEXIST;
     }
@@ -207,8 +208,8 @@ int lab_live_down(struct lab_run *run, FILE *out)
                 continue;
             if ((rc = undo(run, &ents[i], s, out)) < 0) {
                 fprintf(out, "FAILED    %s %s@%s: %s\n",
-                        ents[i].kind == LAB_ENT_PROC ? "process" : "link", ents[i].name,
-                        ents[i].ns, strerror(-rc));
+                        ents[i].kind == LAB_ENT_PROC ? "process" : "link", ents[i].name, ents[i].ns,
+                        strerror(-rc));
                 left++;
             }
         }

@@ -17,8 +17,8 @@ struct line {
 };
 
 struct merged {
-    char *header;  /* first file's leading '#' lines */
-    char *close;   /* the last #close line seen */
+    char *header; /* first file's leading '#' lines */
+    char *close;  /* the last #close line seen */
     struct line *v;
     size_t n, cap;
 };
@@ -103,7 +103,8 @@ static int cmp_line(const void *a, const void *b)
 
 static int write_merged(const char *path, struct merged *m)
 {
-    qsort(m->v, m->n, sizeof(*m->v), cmp_line);
+    if (m->n)
+        qsort(m->v, m->n, sizeof(*m->v), cmp_line);
     FILE *f = fopen(path, "w");
     if (!f)
         return -errno;

@@ -117,6 +117,10 @@ static int plan_data(const struct lab_topo *t, struct lab_plan *p)
 {
     char fns[LAB_NS_NAME_MAX], hns[LAB_NS_NAME_MAX], mac[18], name[LAB_TOPO_IFNAME];
     lab_topo_ns_name(t, t->fe.host_idx, fns, sizeof(fns));
+    /* The tap: what is sent into tap0 reaches the frontend's input in0
+     * (sluicectl start; a replay reads its pcap directly). */
+    if (veth(p, fns, "in0", NULL, fns, "tap0", NULL) < 0)
+        return -ENOMEM;
     if (t->fe.output == LAB_OUT_SWITCH && t->fe.sw == LAB_SW_BRIDGE) {
         char sns[LAB_NS_NAME_MAX];
         lab_topo_switch_ns(t, sns, sizeof(sns));

@@ -6,7 +6,8 @@
  * what a user reads is what will be built. Names:
  *   namespaces   sl-<lab>-<host> per host, sl-<lab>.mgmt (management switch),
  *                sl-<lab>.sw (the kernel switch, when [frontend] switch = bridge)
- *   frontend     fp<k>: its k-th output port (net_af_packet attaches there)
+ *   frontend     fp<k>: its k-th output port (net_af_packet attaches there);
+ *                in0: its input, fed by whatever is sent into tap0 (the tap)
  *   kernel switch up0 (from fp0), br0, sp<k> (towards NIC k)
  *   hosts        the worker NICs as the topology names them; mgmt0 (management)
  *   management   bridge mgmt0 in sl-<lab>.mgmt, port m<h> per host h

@@ -27,10 +27,10 @@ struct lab_proc {
 };
 
 struct lab_spawn {
-    const char *node;   /* name used in the journal and the log file name */
-    const char *ns;     /* namespace to run in, NULL = here */
-    char *const *argv;  /* argv[0] is the program path */
-    bool capture_stdout;/* stdout to a pipe (out_fd) instead of the log file */
+    const char *node;     /* name used in the journal and the log file name */
+    const char *ns;       /* namespace to run in, NULL = here */
+    char *const *argv;    /* argv[0] is the program path */
+    bool capture_stdout;  /* stdout to a pipe (out_fd) instead of the log file */
     const char *log_name; /* log file (default <node>.log) */
 };
 

@@ -24,12 +24,12 @@ struct lab_replay_opts {
     const char *self;    /* argv[0], to find the sibling binaries */
     const char *run_dir; /* --run-dir */
     char bin_dir[PATH_MAX];
-    bool live;           /* --mode live */
-    const char *speed;   /* --speed, frontend-dpdk's --pace syntax */
-    const char *hash;    /* --hash */
-    unsigned workers;    /* --workers, 0 = all */
-    const char *out;     /* --out */
-    char kill_worker[64];/* --kill-worker NAME@SECONDS */
+    bool live;            /* --mode live */
+    const char *speed;    /* --speed, frontend-dpdk's --pace syntax */
+    const char *hash;     /* --hash */
+    unsigned workers;     /* --workers, 0 = all */
+    const char *out;      /* --out */
+    char kill_worker[64]; /* --kill-worker NAME@SECONDS */
     double kill_after;
     const char *split_input; /* --split-input DIR */
     bool quiet;

@@ -10,8 +10,8 @@
 
 #define U(x) ((unsigned long long)(x))
 
-void lab_report_drop(struct lab_report *r, const char *stage, const char *where,
-                     const char *reason, uint64_t n)
+void lab_report_drop(struct lab_report *r, const char *stage, const char *where, const char *reason,
+                     uint64_t n)
 {
     if (r->n_drop == LAB_REPORT_MAX)
         return;
@@ -122,8 +122,8 @@ int lab_report_notices(struct lab_report *r, const char *dir)
 
 void lab_report_print(const struct lab_report *r, FILE *out)
 {
-    fprintf(out, "\n== sluice replay report: %s through %s (%s mode, hash %s, speed %s)\n",
-            r->pcap, r->topology, r->mode, r->hash, r->speed);
+    fprintf(out, "\n== sluice replay report: %s through %s (%s mode, hash %s, speed %s)\n", r->pcap,
+            r->topology, r->mode, r->hash, r->speed);
     fprintf(out, "%llu packets in the pcap, replay %.2f s, whole run %.2f s\n", U(r->pcap_pkts),
             r->replay_s, r->wall_s);
     fprintf(out, "\nper-worker load (imbalance max/mean %.3f):\n", r->imbalance);
@@ -315,14 +315,12 @@ static void svg_chart(const struct lab_report *r, FILE *f)
     for (unsigned i = 0; i < r->n_workers; i++) {
         int h = (int)((double)r->w[i].pkts / (double)max * height + 0.5);
         int x = left + gap + (int)i * (bar_w + gap);
-        fprintf(f,
-                "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"><title>", x,
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"><title>", x,
                 top + height - h, bar_w, h, r->w[i].killed ? "#c0392b" : "#2e86c1");
         html(f, r->w[i].name);
-        fprintf(f, ": %llu packets, %llu bytes, %llu connections</title></rect>\n",
-                U(r->w[i].pkts), U(r->w[i].bytes), U(r->w[i].conns));
-        fprintf(f,
-                "<text x=\"%d\" y=\"%d\" font-size=\"10\" transform=\"rotate(45 %d %d)\">", x,
+        fprintf(f, ": %llu packets, %llu bytes, %llu connections</title></rect>\n", U(r->w[i].pkts),
+                U(r->w[i].bytes), U(r->w[i].conns));
+        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\" transform=\"rotate(45 %d %d)\">", x,
                 top + height + 14, x, top + height + 14);
         html(f, r->w[i].name);
         fputs("</text>\n", f);
@@ -365,8 +363,8 @@ static void html_tables(const struct lab_report *r, FILE *f)
     html_row(f, (const char *[]){"stage", "where", "reason", "count"}, 4, true);
     for (unsigned i = 0; i < r->n_drop; i++) {
         snprintf(a, sizeof(a), "%llu", U(r->drop[i].n));
-        html_row(f, (const char *[]){r->drop[i].stage, r->drop[i].where, r->drop[i].reason, a},
-                 4, false);
+        html_row(f, (const char *[]){r->drop[i].stage, r->drop[i].where, r->drop[i].reason, a}, 4,
+                 false);
     }
     fputs("</table>\n<h2>Accounting</h2>\n<table>\n", f);
     html_row(f, (const char *[]){"stage", "in", "out", "dropped", "balance"}, 5, true);
@@ -403,8 +401,9 @@ static void html_equiv(const struct lab_report *r, FILE *f)
     char a[32], b[32], c[32], d[32];
     fprintf(f, "<h2>Equivalence with a standalone run: %s</h2>\n<table>\n",
             r->eq_done ? (r->eq.equivalent ? "equivalent" : "DIFFERENT") : "not computed");
-    html_row(f, (const char *[]){"log", "rows (cluster)", "rows (standalone)", "only in cluster",
-                                 "only in standalone"},
+    html_row(f,
+             (const char *[]){"log", "rows (cluster)", "rows (standalone)", "only in cluster",
+                              "only in standalone"},
              5, true);
     for (unsigned i = 0; r->eq_done && i < r->eq.n; i++) {
         const struct lab_equiv_log *l = &r->eq.logs[i];

@@ -77,12 +77,12 @@ struct lab_report {
 };
 
 /* Adds a drop / an accounting line / an event (silently full after MAX). */
-void lab_report_drop(struct lab_report *r, const char *stage, const char *where,
-                     const char *reason, uint64_t n);
+void lab_report_drop(struct lab_report *r, const char *stage, const char *where, const char *reason,
+                     uint64_t n);
 void lab_report_acct(struct lab_report *r, const char *stage, uint64_t in, uint64_t out,
                      uint64_t dropped);
-void __attribute__((format(printf, 2, 3))) lab_report_event(struct lab_report *r,
-                                                           const char *fmt, ...);
+void __attribute__((format(printf, 2, 3)))
+lab_report_event(struct lab_report *r, const char *fmt, ...);
 
 /* Fills imbalance (max/mean of packets over the workers). */
 void lab_report_finish(struct lab_report *r);

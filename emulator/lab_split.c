@@ -179,11 +179,10 @@ static void describe(const struct sl_flow_key *k, char *buf, size_t len)
     sl_pkt_addr_str(k->dst, b, sizeof(b));
     if (k->pad[0])
         snprintf(buf, len, "%s fragments %s <-> %s (IP id %u, first fragment never seen)",
-                 proto_name(k->proto, pn, sizeof(pn)), a, b,
-                 (unsigned)k->sport << 16 | k->dport);
+                 proto_name(k->proto, pn, sizeof(pn)), a, b, (unsigned)k->sport << 16 | k->dport);
     else
-        snprintf(buf, len, "%s %s:%u <-> %s:%u", proto_name(k->proto, pn, sizeof(pn)), a,
-                 k->sport, b, k->dport);
+        snprintf(buf, len, "%s %s:%u <-> %s:%u", proto_name(k->proto, pn, sizeof(pn)), a, k->sport,
+                 b, k->dport);
 }
 
 static void add_example(struct lab_split *s, const struct fslot *f)

@@ -180,8 +180,8 @@ static int ent_line(const struct lab_ent *e, char sign, char *buf, size_t len)
 {
     if (e->kind >= LAB_ENT_MAX || !field_ok(e->ns) || !field_ok(e->name))
         return -EINVAL;
-    int n = snprintf(buf, len, "%c%s %s %s %ld %llu\n", sign, kind_names[e->kind], e->ns,
-                     e->name, (long)e->pid, e->start);
+    int n = snprintf(buf, len, "%c%s %s %s %ld %llu\n", sign, kind_names[e->kind], e->ns, e->name,
+                     (long)e->pid, e->start);
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 

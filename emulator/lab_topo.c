@@ -45,8 +45,8 @@ struct reader {
     unsigned n_m, cap_m;
 };
 
-static void __attribute__((format(printf, 3, 4))) bad(struct reader *r, int line, const char *fmt,
-                                                      ...)
+static void __attribute__((format(printf, 3, 4)))
+bad(struct reader *r, int line, const char *fmt, ...)
 {
     va_list ap;
     char *msg = NULL;
@@ -67,7 +67,8 @@ static void __attribute__((format(printf, 3, 4))) bad(struct reader *r, int line
         r->m = v;
         r->cap_m = cap;
     }
-    r->m[r->n_m++] = (struct mistake){line, (int)r->n_m, msg};
+    r->m[r->n_m] = (struct mistake){line, (int)r->n_m, msg};
+    r->n_m++;
 }
 
 static int mistake_cmp(const void *a, const void *b)
@@ -78,7 +79,8 @@ static int mistake_cmp(const void *a, const void *b)
 
 static void flush_mistakes(struct reader *r)
 {
-    qsort(r->m, r->n_m, sizeof(*r->m), mistake_cmp);
+    if (r->n_m)
+        qsort(r->m, r->n_m, sizeof(*r->m), mistake_cmp);
     for (unsigned i = 0; i < r->n_m; i++) {
         fprintf(r->err, "%s:%d: %s\n", r->file, r->m[i].line, r->m[i].msg);
         free(r->m[i].msg);
@@ -212,8 +214,8 @@ int lab_mac_parse(const char *s, uint8_t mac[6])
 {
     unsigned v[6];
     char tail;
-    if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
-                                  &v[4], &v[5], &tail) != 6)
+    if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4],
+                                  &v[5], &tail) != 6)
         return -EINVAL;
     for (int i = 0; i < 6; i++) {
         if (!isxdigit((unsigned char)s[3 * i]) || !isxdigit((unsigned char)s[3 * i + 1]))
@@ -323,8 +325,7 @@ static void parse_lab(struct reader *r, struct lab_topo *t, struct ini_sec *s)
             bad(r, kv->line, "[lab] hosts: more than %d", LAB_TOPO_MAX_HOSTS);
         for (unsigned i = 0; i < n && i < LAB_TOPO_MAX_HOSTS; i++) {
             if (!name_ok(list[i], 16))
-                bad(r, kv->line, "[lab] host '%s': letters, digits, '-', '_', at most 15",
-                    list[i]);
+                bad(r, kv->line, "[lab] host '%s': letters, digits, '-', '_', at most 15", list[i]);
             else if (host_index(t, list[i]) >= 0)
                 bad(r, kv->line, "[lab] host '%s' listed twice", list[i]);
             else
@@ -417,8 +418,8 @@ static void parse_frontend(struct reader *r, struct lab_topo *t, struct ini_sec 
             bad(r, kv->line, "[frontend] queue_bytes '%s': 2048..2^30", kv->val);
         snprintf(t->fe.queue_bytes, sizeof(t->fe.queue_bytes), "%s", kv->val);
     }
-    static const char *const by_ctl[] = {"workers", "in_ports", "out_ports", "pace",
-                                         "stats_interval", "mode", "interface", "pin_cpus"};
+    static const char *const by_ctl[] = {"workers",        "in_ports", "out_ports", "pace",
+                                         "stats_interval", "mode",     "interface", "pin_cpus"};
     for (size_t i = 0; i < sizeof(by_ctl) / sizeof(by_ctl[0]); i++)
         if ((kv = get(s, by_ctl[i])))
             bad(r, kv->line,
@@ -449,6 +450,8 @@ static bool iface_ok(const char *s)
         strcmp(s, "br0") == 0)
         return false;
     /* fp<k>, sp<k>, up<k>, m<k> are the lab's own link names */
+    if (strcmp(s, "in0") == 0 || strcmp(s, "tap0") == 0)
+        return false;
     static const char *const own[] = {"fp", "sp", "up", "m"};
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
         size_t pre = strlen(own[i]);
@@ -459,6 +462,25 @@ static bool iface_ok(const char *s)
         if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_' && *s != '.')
             return false;
     return true;
+}
+
+/* The k-th CPU (0-based) of a list such as "0-3,6", or -1 past its end. */
+static int nth_cpu(const char *list, unsigned k)
+{
+    const char *p = list;
+    while (*p) {
+        char *end;
+        long a = strtol(p, &end, 10), b = a;
+        if (*end == '-')
+            b = strtol(end + 1, &end, 10);
+        for (long c = a; c <= b; c++)
+            if (k-- == 0)
+                return (int)c;
+        p = *end == ',' ? end + 1 : end;
+        if (end == p && *p)
+            break;
+    }
+    return -1;
 }
 
 /* Consecutive MACs from a base: what lb_procs workers get from one `mac`. */
@@ -530,7 +552,7 @@ static void parse_worker(struct reader *r, struct lab_topo *t, struct ini_sec *s
         if (!iface_ok(ifs[i]))
             bad(r, kv_lbif ? kv_lbif->line : kv_if->line,
                 "[%s]: interface '%s': 1..15 of letters, digits, '-', '_', '.'; not lo, mgmt0, "
-                "br0 or the lab's own fp<k>/sp<k>/up<k>/m<k>",
+                "br0, in0, tap0 or the lab's own fp<k>/sp<k>/up<k>/m<k>",
                 s->name, ifs[i]);
     uint64_t rate = t->fe.link_rate;
     if (kv_rate && lab_rate_parse(kv_rate->val, &rate) < 0)
@@ -542,8 +564,10 @@ static void parse_worker(struct reader *r, struct lab_topo *t, struct ini_sec *s
     uint8_t dflt[6] = {0x02, 0, 0, 0, (uint8_t)(first >> 8), (uint8_t)first};
     memcpy(base, dflt, 6);
     if (kv_mac && lab_mac_parse(kv_mac->val, base) < 0)
-        bad(r, kv_mac->line, "[%s]: bad MAC '%s' (one MAC aa:bb:cc:dd:ee:ff; lb_procs workers "
-            "get consecutive ones)", s->name, kv_mac->val);
+        bad(r, kv_mac->line,
+            "[%s]: bad MAC '%s' (one MAC aa:bb:cc:dd:ee:ff; lb_procs workers "
+            "get consecutive ones)",
+            s->name, kv_mac->val);
     else if (kv_mac && (base[0] & 1))
         bad(r, kv_mac->line, "[%s]: MAC %s is multicast: a worker needs a unicast MAC", s->name,
             kv_mac->val);
@@ -555,7 +579,17 @@ static void parse_worker(struct reader *r, struct lab_topo *t, struct ini_sec *s
         n->type = LAB_NODE_WORKER;
         n->host_idx = host;
         snprintf(n->host, sizeof(n->host), "%s", hostname);
-        snprintf(n->pin_cpus, sizeof(n->pin_cpus), "%s", pin ? pin : "");
+        if (pin && procs > 1) {
+            /* zeekctl's rule: the i-th of lb_procs workers gets the i-th CPU */
+            int cpu = nth_cpu(pin, p);
+            if (p == 0 && nth_cpu(pin, procs - 1) < 0)
+                bad(r, s->line, "[%s]: pin_cpus '%s' lists fewer CPUs than lb_procs = %u", s->name,
+                    pin, procs);
+            if (cpu >= 0)
+                snprintf(n->pin_cpus, sizeof(n->pin_cpus), "%d", cpu);
+        } else {
+            snprintf(n->pin_cpus, sizeof(n->pin_cpus), "%s", pin ? pin : "");
+        }
         if (procs == 1)
             snprintf(n->name, sizeof(n->name), "%s", s->name);
         else if (snprintf(n->name, sizeof(n->name), "%s-%u", s->name, p + 1) >=
@@ -750,14 +784,14 @@ static void build_nics(struct reader *r, struct lab_topo *t)
             t->n_nics++;
             memset(nic, 0, sizeof(*nic));
             nic->host_idx = w->host_idx;
-            snprintf(nic->iface, sizeof(nic->iface), "%s", w->iface);
+            memcpy(nic->iface, w->iface, sizeof(nic->iface));
             nic->link_rate = w->link_rate;
             memcpy(nic->mac, w->mac, 6);
         } else if (nic->link_rate != w->link_rate) {
             char a[24], b[24];
             bad(r, w->line, "%s: link_rate %s differs from %s on the same NIC %s", w->name,
-                lab_rate_str(w->link_rate, a, sizeof(a)), lab_rate_str(nic->link_rate, b, sizeof(b)),
-                w->iface);
+                lab_rate_str(w->link_rate, a, sizeof(a)),
+                lab_rate_str(nic->link_rate, b, sizeof(b)), w->iface);
         }
         nic->n_workers++;
         w->nic = (int)k;

@@ -41,17 +41,17 @@ struct lab_node {
     enum lab_node_type type;
     char host[LAB_TOPO_NAME];
     int host_idx;
-    int line;                     /* line of its section header */
+    int line; /* line of its section header */
     /* workers */
-    char iface[LAB_TOPO_IFNAME];  /* the NIC it sniffs */
-    uint8_t mac[6];               /* its MAC: the frontend rewrites to it */
-    uint64_t link_rate;           /* bits/s of its NIC's link, 0 = unshaped */
+    char iface[LAB_TOPO_IFNAME]; /* the NIC it sniffs */
+    uint8_t mac[6];              /* its MAC: the frontend rewrites to it */
+    uint64_t link_rate;          /* bits/s of its NIC's link, 0 = unshaped */
     char pin_cpus[64];
-    char address[LAB_TOPO_NAME];  /* `address` key, "" = derived (see lab_plan_node_addr) */
-    unsigned port;                /* `port` key of a listening node, 0 = derived */
-    char weight[16];              /* worker `weight` key (the frontend's), "" = 1 */
-    int proxy;                    /* node index of its named proxy, -1: shared evenly */
-    int nic;                      /* index into lab_topo.nics */
+    char address[LAB_TOPO_NAME]; /* `address` key, "" = derived (see lab_plan_node_addr) */
+    unsigned port;               /* `port` key of a listening node, 0 = derived */
+    char weight[16];             /* worker `weight` key (the frontend's), "" = 1 */
+    int proxy;                   /* node index of its named proxy, -1: shared evenly */
+    int nic;                     /* index into lab_topo.nics */
 };
 
 /* One worker NIC: what the frontend's switch stage (or the bridge) sends to. */

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pcap/pcap.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,22 +44,42 @@ static void usage(FILE *out)
             SL_SYN_DEF_PACKETS, SL_SYN_DEF_HOSTS,
             (unsigned long long)(SL_SYN_DEF_DURATION / 1000000),
             (unsigned long long)(SL_SYN_DEF_START / 1000000));
-    for (unsigned i = 0; sl_syn_profile_name(i); i++)
-        fprintf(out, "  %-10s %s\n", sl_syn_profile_name(i), sl_syn_profile_help(i));
+    for (unsigned i = 0; sl_syn_profile_name(i); i++) {
+        /* The description, word-wrapped to 80 columns after the name. */
+        const char *h = sl_syn_profile_help(i);
+        fprintf(out, "  %-10s", sl_syn_profile_name(i));
+        int col = 13;
+        while (*h) {
+            int w = (int)strcspn(h, " ");
+            if (col + 1 + w > 80) {
+                fprintf(out, "\n%12s", "");
+                col = 12;
+            }
+            fprintf(out, " %.*s", w, h);
+            col += 1 + w;
+            h += w;
+            h += strspn(h, " ");
+        }
+        fputc('\n', out);
+    }
 }
 
-static int bad_arg(const char *fmt, const char *a, const char *b)
+/* One clear line on stderr; returns the exit status for bad usage. */
+__attribute__((format(printf, 1, 2))) static int bad_arg(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, PROG ": ");
-    fprintf(stderr, fmt, a, b);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, " (see --help)\n");
+    va_end(ap);
     return 2;
 }
 
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
     char *end;
-    if (!*s || *s == '-' || *s == '+')
+    if (*s < '0' || *s > '9')
         return -EINVAL;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
@@ -70,7 +91,7 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 
 /* Seconds with up to 6 decimals, to microseconds, without floating point
  * (the same text must give the same value on every machine). */
-static int parse_secs(const char *s, uint64_t lo_us, uint64_t *out)
+static int parse_secs(const char *s, uint64_t lo_us, uint64_t hi_us, uint64_t *out)
 {
     uint64_t whole = 0, frac = 0, scale = 1000000;
     const char *p = s;
@@ -78,7 +99,7 @@ static int parse_secs(const char *s, uint64_t lo_us, uint64_t *out)
         return -EINVAL;
     for (; *p >= '0' && *p <= '9'; p++) {
         whole = whole * 10 + (uint64_t)(*p - '0');
-        if (whole > 100000000000ULL)
+        if (whole > hi_us / 1000000)
             return -EINVAL;
     }
     if (*p == '.') {
@@ -92,7 +113,7 @@ static int parse_secs(const char *s, uint64_t lo_us, uint64_t *out)
     if (*p)
         return -EINVAL;
     *out = whole * 1000000 + frac;
-    return *out >= lo_us ? 0 : -EINVAL;
+    return *out >= lo_us && *out <= hi_us ? 0 : -EINVAL;
 }
 
 static int parse_sizes(const char *s, int *out)
@@ -109,7 +130,17 @@ static int parse_sizes(const char *s, int *out)
     return 0;
 }
 
-enum { O_PROFILE = 256, O_SEED, O_PACKETS, O_FLOWS, O_HOSTS, O_DURATION, O_SIZES, O_START, O_STATS };
+enum {
+    O_PROFILE = 256,
+    O_SEED,
+    O_PACKETS,
+    O_FLOWS,
+    O_HOSTS,
+    O_DURATION,
+    O_SIZES,
+    O_START,
+    O_STATS
+};
 
 static const struct option longopts[] = {
     {"profile", required_argument, NULL, O_PROFILE},
@@ -132,6 +163,10 @@ struct args {
     int stats;
 };
 
+/* Classic pcap stores 32-bit seconds: the capture must end before 2106. */
+#define MAX_START_US    4000000000000000ULL
+#define MAX_DURATION_US (10ULL * 365 * 86400 * 1000000)
+
 /* One option into *a. Returns 0, or the exit status for a bad value. */
 static int one_opt(int c, const char *v, struct args *a)
 {
@@ -141,42 +176,47 @@ static int one_opt(int c, const char *v, struct args *a)
         for (unsigned i = 0; sl_syn_profile_name(i); i++)
             if (!strcmp(v, sl_syn_profile_name(i)))
                 return a->o.profile = v, 0;
-        return bad_arg("unknown profile '%s'%s", v, "");
+        return bad_arg("unknown profile '%s'", v);
     case O_SEED:
-        return parse_u64(v, 0, UINT64_MAX, &a->o.seed) ? bad_arg("--seed: '%s' is not %s", v,
-                                                                 "an unsigned integer")
-                                                       : 0;
+        if (parse_u64(v, 0, UINT64_MAX, &a->o.seed))
+            return bad_arg("--seed: '%s' is not an unsigned 64-bit integer", v);
+        return 0;
     case O_PACKETS:
-        return parse_u64(v, 1, UINT64_MAX / 2, &a->o.packets)
-                   ? bad_arg("--packets: '%s' is not %s", v, "a positive integer")
-                   : 0;
     case O_FLOWS:
-        return parse_u64(v, 1, UINT64_MAX / 2, &a->o.flows)
-                   ? bad_arg("--flows: '%s' is not %s", v, "a positive integer")
-                   : 0;
+        if (parse_u64(v, 1, UINT64_MAX / 2, &n))
+            return bad_arg("--%s: '%s' is not a positive integer",
+                           c == O_PACKETS ? "packets" : "flows", v);
+        *(c == O_PACKETS ? &a->o.packets : &a->o.flows) = n;
+        return 0;
     case O_HOSTS:
         if (parse_u64(v, 1, 1000000, &n))
-            return bad_arg("--hosts: '%s' is not %s", v, "an integer in 1..1000000");
+            return bad_arg("--hosts: '%s' is not an integer in 1..1000000", v);
         a->o.hosts = (uint32_t)n;
         return 0;
     case O_DURATION:
-        return parse_secs(v, 1, &a->o.duration_us)
-                   ? bad_arg("--duration: '%s' is not %s", v, "a positive number of seconds")
-                   : 0;
+        if (parse_secs(v, 1, MAX_DURATION_US, &a->o.duration_us))
+            return bad_arg("--duration: '%s' is not a number of seconds in 0.000001..315360000", v);
+        return 0;
     case O_START:
-        return parse_secs(v, 0, &a->o.start_us)
-                   ? bad_arg("--start: '%s' is not %s", v, "a Unix time in seconds")
-                   : 0;
+        if (parse_secs(v, 0, MAX_START_US, &a->o.start_us))
+            return bad_arg("--start: '%s' is not a Unix time in 0..4000000000", v);
+        return 0;
     case O_SIZES:
-        return parse_sizes(v, &a->o.sizes)
-                   ? bad_arg("--sizes: '%s' is not %s", v, "real, imix or a size in 28..9000")
-                   : 0;
-    case O_STATS: a->stats = 1; return 0;
-    case 'w': a->out = v; return 0;
-    default: return 2;
+        if (parse_sizes(v, &a->o.sizes))
+            return bad_arg("--sizes: '%s' is not real, imix or an IP size in 28..9000", v);
+        return 0;
+    case O_STATS:
+        a->stats = 1;
+        return 0;
+    case 'w':
+        a->out = v;
+        return 0;
+    default:
+        return 2;
     }
 }
 
+/* Returns 0 to go on, -1 after --help, or the exit status for bad usage. */
 static int parse_args(int argc, char **argv, struct args *a)
 {
     int c;
@@ -184,24 +224,25 @@ static int parse_args(int argc, char **argv, struct args *a)
     while ((c = getopt_long(argc, argv, ":w:h", longopts, NULL)) != -1) {
         if (c == 'h') {
             usage(stdout);
-            exit(0);
+            return -1;
         }
         if (c == '?') {
-            char buf[3] = {'-', (char)optopt, 0};
-            return bad_arg("unknown option '%s'%s", optopt ? buf : argv[optind - 1], "");
+            if (optopt)
+                return bad_arg("unknown option '-%c'", optopt);
+            return bad_arg("unknown option '%s'", argv[optind - 1]);
         }
         if (c == ':')
-            return bad_arg("option '%s' needs a value%s", argv[optind - 1], "");
+            return bad_arg("option '%s' needs a value", argv[optind - 1]);
         int rc = one_opt(c, optarg, a);
         if (rc)
             return rc;
     }
     if (optind < argc)
-        return bad_arg("unexpected argument '%s'%s", argv[optind], "");
+        return bad_arg("unexpected argument '%s'", argv[optind]);
     if (!a->o.profile)
-        return bad_arg("--profile is required%s%s", "", "");
+        return bad_arg("--profile is required");
     if (!a->out)
-        return bad_arg("-w FILE is required%s%s", "", "");
+        return bad_arg("-w FILE is required");
     return 0;
 }
 
@@ -214,8 +255,8 @@ static void progress(uint64_t done, uint64_t total, int last)
 static int write_pcap(struct sl_syn *s, const struct args *a)
 {
     int rc = 1;
-    pcap_t *pd = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144,
-                                                      PCAP_TSTAMP_PRECISION_MICRO);
+    pcap_t *pd =
+        pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 262144, PCAP_TSTAMP_PRECISION_MICRO);
     pcap_dumper_t *d = NULL;
     if (!pd) {
         fprintf(stderr, PROG ": pcap_open_dead failed\n");
@@ -231,7 +272,8 @@ static int write_pcap(struct sl_syn *s, const struct args *a)
     int err;
     while ((err = sl_syn_next(s, &p)) == 0) {
         struct pcap_pkthdr h = {
-            .ts = {.tv_sec = (time_t)(p.ts_us / 1000000), .tv_usec = (suseconds_t)(p.ts_us % 1000000)},
+            .ts = {.tv_sec = (time_t)(p.ts_us / 1000000),
+                   .tv_usec = (suseconds_t)(p.ts_us % 1000000)},
             .caplen = p.caplen,
             .len = p.len,
         };
@@ -269,7 +311,7 @@ int main(int argc, char **argv)
                      }};
     int rc = parse_args(argc, argv, &a);
     if (rc)
-        return rc;
+        return rc < 0 ? 0 : rc;
     struct sl_syn *s = sl_syn_new(&a.o);
     if (!s) {
         fprintf(stderr, PROG ": %s\n", strerror(errno));
@@ -279,12 +321,13 @@ int main(int argc, char **argv)
     struct sl_syn_stats st;
     sl_syn_get_stats(s, &st);
     if (!rc && st.packets < a.o.packets)
-        fprintf(stderr, PROG ": note: every one of the %" PRIu64 " flows ended after %" PRIu64
-                        " packets\n", st.flows, st.packets);
+        fprintf(stderr,
+                PROG ": note: every one of the %" PRIu64 " flows ended after %" PRIu64 " packets\n",
+                st.flows, st.packets);
     if (!rc && a.stats)
-        fprintf(stderr, "packets %" PRIu64 " bytes %" PRIu64 " flows %" PRIu64
-                        " max_active %" PRIu64 "\n", st.packets, st.bytes, st.flows,
-                st.active_max);
+        fprintf(stderr,
+                "packets %" PRIu64 " bytes %" PRIu64 " flows %" PRIu64 " max_active %" PRIu64 "\n",
+                st.packets, st.bytes, st.flows, st.active_max);
     sl_syn_free(s);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lab_ctl.h"
 #include "lab_equiv.h"
 #include "lab_live.h"
 #include "lab_plan.h"
@@ -37,6 +38,12 @@ static void usage(FILE *f)
             "                       static FDB entries where asked, tbf link rates (root)\n"
             "  down [TOPOLOGY]      remove everything the lab made (also after a crash or a\n"
             "                       kill -9 of sluicectl); never touches anything else\n"
+            "  start TOPOLOGY       start the cluster in the live lab (loggers, manager,\n"
+            "                       proxies, workers, each waiting for the one before), then\n"
+            "                       the frontend reading the tap (tap0 in the frontend host)\n"
+            "  stop TOPOLOGY        stop them in reverse order, each draining first\n"
+            "  status TOPOLOGY      node, type, host, pid, state, packets, drops\n"
+            "  netstats TOPOLOGY    per worker: recvd, dropped, link (as zeekctl)\n"
             "  replay TOPOLOGY PCAP replay PCAP through the frontend and the cluster, compare\n"
             "                       with a standalone run, write the report\n"
             "  split PCAP DIR       cut PCAP into DIR/worker-<k>.pcap as a plain balancer would\n"
@@ -233,8 +240,9 @@ static int cmd_down(const char *path, const char *run_dir)
     if (left < 0)
         fprintf(stderr, "sluicectl: down: %s\n", strerror(-left));
     else if (left)
-        fprintf(stderr, "sluicectl: down: %d thing%s could not be removed (see above); run down "
-                        "again\n",
+        fprintf(stderr,
+                "sluicectl: down: %d thing%s could not be removed (see above); run down "
+                "again\n",
                 left, left == 1 ? "" : "s");
     else
         printf("lab %s is down\n", lab[0] ? lab : run.dir);
@@ -268,7 +276,8 @@ int main(int argc, char **argv)
             usage(stdout);
             return 0;
         default:
-            if (c >= OPT_BIN_DIR && c <= OPT_QUIET && lab_replay_opt(&ro, c - OPT_BIN_DIR, optarg) == 0)
+            if (c >= OPT_BIN_DIR && c <= OPT_QUIET &&
+                lab_replay_opt(&ro, c - OPT_BIN_DIR, optarg) == 0)
                 break;
             if (c >= OPT_BIN_DIR && c <= OPT_QUIET)
                 fprintf(stderr, "sluicectl: bad value '%s' for --%s\n", optarg ? optarg : "",
@@ -290,6 +299,14 @@ int main(int argc, char **argv)
         return cmd_split(args[0], args[1], &ro);
     if (strcmp(cmd, "logdiff") == 0 && nargs == 2)
         return cmd_logdiff(args[0], args[1]);
+    if (strcmp(cmd, "start") == 0 && nargs == 1)
+        return lab_ctl_start(args[0], &ro);
+    if (strcmp(cmd, "stop") == 0 && nargs == 1)
+        return lab_ctl_stop(args[0], &ro);
+    if (strcmp(cmd, "status") == 0 && nargs == 1)
+        return lab_ctl_status(args[0], &ro, false);
+    if (strcmp(cmd, "netstats") == 0 && nargs == 1)
+        return lab_ctl_status(args[0], &ro, true);
     if (strcmp(cmd, "replay") == 0 && nargs == 2)
         return lab_replay_main(args[0], args[1], &ro);
     fprintf(stderr, "sluicectl: bad command line for '%s'\n", cmd);

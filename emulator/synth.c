@@ -128,13 +128,20 @@ static void start_flow(struct sl_syn *s)
 static int step(struct sl_syn *s, struct sl_syn_flow *f)
 {
     switch (f->mach) {
-    case M_TCP: return sl_syn_tcp_step(&s->x, f, &s->b);
-    case M_UDP: return sl_syn_udp_step(&s->x, f, &s->b);
-    case M_ICMP: return sl_syn_icmp_step(&s->x, f, &s->b);
-    case M_SCAN: return sl_syn_scan_step(&s->x, f, &s->b);
-    case M_FLOOD: return sl_syn_flood_step(&s->x, f, &s->b);
-    case M_BAD: return sl_syn_bad_step(&s->x, f, &s->b);
-    default: return -EINVAL;
+    case M_TCP:
+        return sl_syn_tcp_step(&s->x, f, &s->b);
+    case M_UDP:
+        return sl_syn_udp_step(&s->x, f, &s->b);
+    case M_ICMP:
+        return sl_syn_icmp_step(&s->x, f, &s->b);
+    case M_SCAN:
+        return sl_syn_scan_step(&s->x, f, &s->b);
+    case M_FLOOD:
+        return sl_syn_flood_step(&s->x, f, &s->b);
+    case M_BAD:
+        return sl_syn_bad_step(&s->x, f, &s->b);
+    default:
+        return -EINVAL;
     }
 }
 
@@ -144,8 +151,7 @@ int sl_syn_next(struct sl_syn *s, struct sl_syn_pkt *p)
         return -ENOENT;
     for (;;) {
         int can_start = (!s->flows_max || s->started < s->flows_max) && s->n_free;
-        if (can_start &&
-            (!s->n_active || s->next_arrival <= s->pool[s->heap[0]].ts)) {
+        if (can_start && (!s->n_active || s->next_arrival <= s->pool[s->heap[0]].ts)) {
             start_flow(s);
             continue;
         }

@@ -34,11 +34,21 @@ static void http_spec(const struct sl_syn_flow *f, unsigned exch, struct http_sp
 {
     struct sl_syn_rng r;
     sl_syn_rng_seed(&r, f->seed * 31 + exch);
-    static const char *const paths[] = {"/", "/index.html", "/api/v1/items", "/static/app.js",
-                                        "/css/site.css", "/img/logo.png", "/login", "/search"};
-    static const char *const ctypes[] = {"text/html; charset=utf-8", "text/html; charset=utf-8",
-                                         "application/json", "application/javascript",
-                                         "text/css", "image/png", "text/html; charset=utf-8",
+    static const char *const paths[] = {"/",
+                                        "/index.html",
+                                        "/api/v1/items",
+                                        "/static/app.js",
+                                        "/css/site.css",
+                                        "/img/logo.png",
+                                        "/login",
+                                        "/search"};
+    static const char *const ctypes[] = {"text/html; charset=utf-8",
+                                         "text/html; charset=utf-8",
+                                         "application/json",
+                                         "application/javascript",
+                                         "text/css",
+                                         "image/png",
+                                         "text/html; charset=utf-8",
                                          "application/json"};
     unsigned k = (unsigned)sl_syn_rng_below(&r, N(paths));
     memset(s, 0, sizeof(*s));
@@ -92,7 +102,7 @@ static size_t http_head(const struct sl_syn_flow *f, int dir, unsigned exch, cha
     http_spec(f, exch, &s);
     sl_syn_dns_hostname(sl_syn_mix64(f->seed ^ 0x4057), host, sizeof(host));
     int last = exch + 1 >= f->u.tcp.n_exch;
-    const char *conn = last && f->u.tcp.close == 1 ? "close" : "keep-alive";
+    const char *conn = last && f->u.tcp.close == CLOSE_FIN_S ? "close" : "keep-alive";
     int n;
     if (dir == 0) {
         *body = req_body_len(f, exch, &s);
@@ -176,7 +186,8 @@ static size_t dns_tcp_msg(const struct sl_syn_flow *f, int dir, unsigned exch, u
 {
     struct sl_syn_dns_q q;
     sl_syn_dns_pick(&q, f->seed + exch, 1);
-    size_t n = dir ? sl_syn_dns_response(&q, buf + 2, cap - 2) : sl_syn_dns_query(&q, buf + 2, cap - 2);
+    size_t n =
+        dir ? sl_syn_dns_response(&q, buf + 2, cap - 2) : sl_syn_dns_query(&q, buf + 2, cap - 2);
     buf[0] = (uint8_t)(n >> 8);
     buf[1] = (uint8_t)n;
     return n + 2;
@@ -192,13 +203,15 @@ uint64_t sl_syn_app_len(struct sl_syn_flow *f, int dir, unsigned exch)
     case APP_BULK:
         f->app_hlen = (uint32_t)http_head(f, dir, exch, head, sizeof(head), &body);
         return f->app_hlen + body;
-    case APP_DNS: return dns_tcp_msg(f, dir, exch, msg, sizeof(msg));
-    default: return 0;
+    case APP_DNS:
+        return dns_tcp_msg(f, dir, exch, msg, sizeof(msg));
+    default:
+        return 0;
     }
 }
 
 void sl_syn_app_fill(struct sl_syn_flow *f, int dir, unsigned exch, uint64_t off, uint8_t *dst,
-                  uint32_t n)
+                     uint32_t n)
 {
     char head[1024];
     uint8_t msg[8192];

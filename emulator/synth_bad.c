@@ -61,12 +61,13 @@ static void eth(struct sl_syn_flow *f, struct sl_sb *b, uint16_t type)
 
 static int ip4(struct sl_syn_flow *f, struct sl_sb *b, uint8_t proto)
 {
-    struct sl_sb_ipv4 ip = {.src = f->c.ip, .dst = f->s.ip, .ttl = 64, .proto = proto,
-                            .id = f->u.bad.ipid++, .df = 1};
+    struct sl_sb_ipv4 ip = {
+        .src = f->c.ip, .dst = f->s.ip, .ttl = 64, .proto = proto, .id = f->u.bad.ipid++, .df = 1};
     return sl_sb_ipv4(b, &ip);
 }
 
-static int ip6(struct sl_syn_flow *f, struct sl_sb *b, const struct sl_syn_ep *c, const struct sl_syn_ep *s)
+static int ip6(struct sl_syn_flow *f, struct sl_sb *b, const struct sl_syn_ep *c,
+               const struct sl_syn_ep *s)
 {
     (void)f;
     struct sl_sb_ipv6 ip = {.src = c->ip, .dst = s->ip, .hlim = 64};
@@ -75,9 +76,12 @@ static int ip6(struct sl_syn_flow *f, struct sl_sb *b, const struct sl_syn_ep *c
 
 static int tcp(struct sl_syn_flow *f, struct sl_sb *b, uint32_t payload)
 {
-    struct sl_sb_tcp t = {.sport = f->cport, .dport = f->sport, .flags = 0x18,
-                          .seq = (uint32_t)sl_syn_rng_next(&f->rng),
-                          .ack = (uint32_t)sl_syn_rng_next(&f->rng), .win = 502};
+    /* Separate statements: the order of evaluation inside an initializer
+     * list is unspecified, and the draws must come in one order. */
+    uint32_t seq = (uint32_t)sl_syn_rng_next(&f->rng);
+    uint32_t ack = (uint32_t)sl_syn_rng_next(&f->rng);
+    struct sl_sb_tcp t = {
+        .sport = f->cport, .dport = f->sport, .flags = 0x18, .seq = seq, .ack = ack, .win = 502};
     int i = sl_sb_tcp(b, &t);
     uint8_t *p = sl_sb_put(b, payload);
     if (p)
@@ -135,7 +139,8 @@ static int l2_cases(struct sl_syn_flow *f, struct sl_sb *b, enum bad_case c, str
         eth(f, b, sl_syn_rng_chance(r, 500) ? 0x88b5 : 0x9999);
         payload(b, (size_t)sl_syn_rng_range(r, 46, 200), f->seed);
         return sl_sb_finish(b);
-    default: return 1;
+    default:
+        return 1;
     }
 }
 
@@ -171,7 +176,8 @@ static int ip_cases(struct sl_syn_flow *f, struct sl_sb *b, enum bad_case c, str
         else if (c == B_IP4_IHL_BIG)
             h[0] = 0x4f; /* 60 bytes of header; options run into the TCP header */
         else if (c == B_IP4_LEN_BIG)
-            sl_syn_put16(h + 2, (uint16_t)(b->len - b->layer[i].off + sl_syn_rng_range(r, 1, 1000)));
+            sl_syn_put16(h + 2,
+                         (uint16_t)(b->len - b->layer[i].off + sl_syn_rng_range(r, 1, 1000)));
         else if (c == B_IP4_LEN_SMALL)
             sl_syn_put16(h + 2, (uint16_t)sl_syn_rng_range(r, 0, 19));
         else
@@ -205,13 +211,19 @@ static int ip_cases(struct sl_syn_flow *f, struct sl_sb *b, enum bad_case c, str
         payload(b, (size_t)sl_syn_rng_range(r, 8, 120), f->seed);
         return sl_sb_finish(b);
     case B_FRAG_OVER: { /* a fragment reaching past 65535 bytes */
-        struct sl_sb_ipv4 ip = {.src = f->c.ip, .dst = f->s.ip, .ttl = 64, .proto = 17,
-                                .id = f->u.bad.ipid++, .frag_off = 65528, .mf = 0};
+        struct sl_sb_ipv4 ip = {.src = f->c.ip,
+                                .dst = f->s.ip,
+                                .ttl = 64,
+                                .proto = 17,
+                                .id = f->u.bad.ipid++,
+                                .frag_off = 65528,
+                                .mf = 0};
         sl_sb_ipv4(b, &ip);
         payload(b, 200, f->seed);
         return sl_sb_finish(b);
     }
-    default: return 1;
+    default:
+        return 1;
     }
 }
 
@@ -252,15 +264,17 @@ static int l4_cases(struct sl_syn_flow *f, struct sl_sb *b, enum bad_case c, str
         i = sl_sb_udp(b, f->cport, 53);
         payload(b, 30, f->seed);
         sl_sb_set_flags(b, i, SL_SB_F_KEEPLEN);
-        sl_syn_put16(sl_sb_hdr(b, i) + 4, (uint16_t)(sl_syn_rng_chance(r, 500)
-                                                     ? sl_syn_rng_range(r, 0, 7)
-                                                     : sl_syn_rng_range(r, 39, 1400)));
+        sl_syn_put16(sl_sb_hdr(b, i) + 4,
+                     (uint16_t)(sl_syn_rng_chance(r, 500) ? sl_syn_rng_range(r, 0, 7)
+                                                          : sl_syn_rng_range(r, 39, 1400)));
         return sl_sb_finish(b);
-    default: return 1;
+    default:
+        return 1;
     }
 }
 
-static int tunnel_cases(struct sl_syn_flow *f, struct sl_sb *b, enum bad_case c, struct sl_syn_rng *r)
+static int tunnel_cases(struct sl_syn_flow *f, struct sl_sb *b, enum bad_case c,
+                        struct sl_syn_rng *r)
 {
     int i;
     eth(f, b, 0);
@@ -298,7 +312,8 @@ static int tunnel_cases(struct sl_syn_flow *f, struct sl_sb *b, enum bad_case c,
         i = ip4(f, b, 0);
         tcp(f, b, 0);
         return cut_after(b, i, (long)sl_syn_rng_range(r, 1, 19));
-    default: return 1;
+    default:
+        return 1;
     }
 }
 

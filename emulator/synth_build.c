@@ -162,8 +162,8 @@ int sl_sb_ip6_frag(struct sl_sb *b, uint16_t offset, int more, uint32_t ident)
 
 int sl_sb_tcp(struct sl_sb *b, const struct sl_sb_tcp *t)
 {
-    size_t opt = (t->mss ? 4 : 0) + (t->ws_opt ? 4 : 0) + (t->sack_ok ? 4 : 0) +
-                 (t->ts_val ? 12 : 0);
+    size_t opt =
+        (t->mss ? 4 : 0) + (t->ws_opt ? 4 : 0) + (t->sack_ok ? 4 : 0) + (t->ts_val ? 12 : 0);
     int i = push(b, SL_SB_TCP, 20 + opt, 0);
     if (i < 0)
         return i;
@@ -350,29 +350,46 @@ uint16_t sl_sb_csum_fold(uint32_t sum)
 static uint16_t ethertype_of(const struct sl_sb_layer *n)
 {
     switch (n->kind) {
-    case SL_SB_VLAN: return n->aux;
-    case SL_SB_MPLS: return 0x8847;
-    case SL_SB_PPPOE: return 0x8864;
-    case SL_SB_IPV4: return 0x0800;
-    case SL_SB_IPV6: return 0x86dd;
-    case SL_SB_ETH: return 0x6558;
-    default: return 0;
+    case SL_SB_VLAN:
+        return n->aux;
+    case SL_SB_MPLS:
+        return 0x8847;
+    case SL_SB_PPPOE:
+        return 0x8864;
+    case SL_SB_IPV4:
+        return 0x0800;
+    case SL_SB_IPV6:
+        return 0x86dd;
+    case SL_SB_ETH:
+        return 0x6558;
+    default:
+        return 0;
     }
 }
 
 static uint16_t ipproto_of(const struct sl_sb_layer *n)
 {
     switch (n->kind) {
-    case SL_SB_IPV4: return 4;
-    case SL_SB_IPV6: return 41;
-    case SL_SB_IP6_EXT: return n->aux;
-    case SL_SB_IP6_FRAG: return 44;
-    case SL_SB_TCP: return 6;
-    case SL_SB_UDP: return 17;
-    case SL_SB_ICMP: return 1;
-    case SL_SB_ICMP6: return 58;
-    case SL_SB_GRE: return 47;
-    default: return 0;
+    case SL_SB_IPV4:
+        return 4;
+    case SL_SB_IPV6:
+        return 41;
+    case SL_SB_IP6_EXT:
+        return n->aux;
+    case SL_SB_IP6_FRAG:
+        return 44;
+    case SL_SB_TCP:
+        return 6;
+    case SL_SB_UDP:
+        return 17;
+    case SL_SB_ICMP:
+        return 1;
+    case SL_SB_ICMP6:
+        return 58;
+    case SL_SB_GRE:
+        return 47;
+    default:
+        return 0;
     }
 }
 
@@ -486,8 +503,8 @@ static int fix_layer(struct sl_sb *b, unsigned i)
             put16(h + 2, (uint16_t)len);
         if (!(l->flags & SL_SB_F_KEEPSUM)) {
             put16(h + 10, 0);
-            write_sum(h + 10, (uint16_t)~sl_sb_csum_fold(sl_sb_csum_add(0, h, l->hlen)),
-                      l->flags, 0);
+            write_sum(h + 10, (uint16_t)~sl_sb_csum_fold(sl_sb_csum_add(0, h, l->hlen)), l->flags,
+                      0);
         }
         return 0;
     case SL_SB_IPV6:
@@ -501,13 +518,16 @@ static int fix_layer(struct sl_sb *b, unsigned i)
         if ((v = next_value(b, i, ipproto_of)) >= 0)
             h[0] = (uint8_t)v;
         return 0;
-    case SL_SB_TCP: return fix_l4(b, i, 6, 16);
+    case SL_SB_TCP:
+        return fix_l4(b, i, 6, 16);
     case SL_SB_UDP:
         if (!keeplen)
             put16(h + 4, (uint16_t)len);
         return fix_l4(b, i, 17, 6);
-    case SL_SB_ICMP: return fix_l4(b, i, 1, 2);
-    case SL_SB_ICMP6: return fix_l4(b, i, 58, 2);
+    case SL_SB_ICMP:
+        return fix_l4(b, i, 1, 2);
+    case SL_SB_ICMP6:
+        return fix_l4(b, i, 58, 2);
     case SL_SB_GRE:
     case SL_SB_GENEVE:
         if ((v = next_value(b, i, ethertype_of)) >= 0)
@@ -517,7 +537,8 @@ static int fix_layer(struct sl_sb *b, unsigned i)
         if (!keeplen)
             put16(h + 2, (uint16_t)(len - 8));
         return 0;
-    default: return 0;
+    default:
+        return 0;
     }
 }
 

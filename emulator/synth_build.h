@@ -93,11 +93,11 @@ struct sl_sb_ipv4 {
     uint8_t proto;            /* 0 = auto */
     uint8_t ttl;
     uint8_t tos;
-    uint8_t df;        /* set Don't Fragment */
+    uint8_t df; /* set Don't Fragment */
     uint16_t id;
-    uint16_t frag_off; /* fragment offset in bytes (multiple of 8) */
-    uint8_t mf;        /* More Fragments */
-    uint8_t opt_len;   /* bytes of options (multiple of 4, <= 40) */
+    uint16_t frag_off;  /* fragment offset in bytes (multiple of 8) */
+    uint8_t mf;         /* More Fragments */
+    uint8_t opt_len;    /* bytes of options (multiple of 4, <= 40) */
     const uint8_t *opt; /* NULL = NOPs ending with EOL */
 };
 int sl_sb_ipv4(struct sl_sb *b, const struct sl_sb_ipv4 *ip);

@@ -6,14 +6,14 @@
 #include "synth_rng.h"
 
 static const char *const words[] = {
-    "acme",   "globex",  "initech", "umbrella", "hooli",  "stark",   "wayne",    "wonka",
-    "tyrell", "soylent", "oscorp",  "vandelay", "pied",   "piper",   "nakatomi", "cyberdyne",
-    "aperture", "blue",  "north",   "river",    "cloud",  "pixel",   "orbit",    "nimbus",
-    "zenith", "quartz",  "maple",   "harbor",   "summit", "lumen",   "vector",   "delta",
+    "acme",     "globex",  "initech", "umbrella", "hooli",  "stark", "wayne",    "wonka",
+    "tyrell",   "soylent", "oscorp",  "vandelay", "pied",   "piper", "nakatomi", "cyberdyne",
+    "aperture", "blue",    "north",   "river",    "cloud",  "pixel", "orbit",    "nimbus",
+    "zenith",   "quartz",  "maple",   "harbor",   "summit", "lumen", "vector",   "delta",
 };
 static const char *const tlds[] = {"com", "net", "org", "io", "de", "co.uk", "fr", "info"};
-static const char *const subs[] = {"www", "api",  "cdn",   "static", "img",   "mail",
-                                   "login", "assets", "m", "video",  "update", "telemetry"};
+static const char *const subs[] = {"www",   "api",    "cdn", "static", "img",    "mail",
+                                   "login", "assets", "m",   "video",  "update", "telemetry"};
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -63,7 +63,9 @@ void sl_syn_dns_pick(struct sl_syn_dns_q *q, uint64_t seed, int many)
         q->n_ans = 1;
         break;
     case 15:
-    case 16: domain(h, q->qname, sizeof(q->qname)); break;
+    case 16:
+        domain(h, q->qname, sizeof(q->qname));
+        break;
     default:
         sl_syn_dns_hostname(h, q->qname, sizeof(q->qname));
         q->cname = sl_syn_rng_chance(&r, 350);
@@ -224,14 +226,16 @@ static void answer_records(struct w *w, const struct sl_syn_dns_q *q, struct sl_
         size_t at = rr(w, owner, q->qtype, ttl);
         switch (q->qtype) {
         case 1: {
-            uint8_t a[4] = {198, (uint8_t)(18 + (h & 1)), (uint8_t)(h >> 8), (uint8_t)(1 + (h >> 16) % 254)};
+            uint8_t a[4] = {198, (uint8_t)(18 + (h & 1)), (uint8_t)(h >> 8),
+                            (uint8_t)(1 + (h >> 16) % 254)};
             bytes(w, a, 4);
             break;
         }
         case 28: {
             uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8, 0xf0, 0x00};
+            uint64_t h2 = sl_syn_mix64(h);
             for (int k = 6; k < 16; k++)
-                a[k] = (uint8_t)(h >> (8 * (k - 6)));
+                a[k] = (uint8_t)(k < 14 ? h >> (8 * (k - 6)) : h2 >> (8 * (k - 14)));
             bytes(w, a, 16);
             break;
         }

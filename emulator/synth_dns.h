@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 struct sl_syn_dns_q {
-    uint64_t seed;  /* record contents */
+    uint64_t seed; /* record contents */
     uint16_t id;
     uint16_t qtype; /* 1 A, 28 AAAA, 12 PTR, 15 MX, 16 TXT */
     uint8_t rcode;  /* 0 NOERROR, 3 NXDOMAIN */

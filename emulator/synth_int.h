@@ -31,6 +31,9 @@ enum sl_syn_app {
     APP_UNREACH, /* UDP to a closed port, answered by ICMP port unreachable */
 };
 
+/* How a TCP conversation ends (struct sl_syn_tcp.close). */
+enum { CLOSE_FIN_C, CLOSE_FIN_S, CLOSE_RST_C, CLOSE_RST_S };
+
 enum sl_syn_l2 { L2_PLAIN = 0, L2_DOT1Q, L2_QINQ, L2_MPLS, L2_PPPOE, L2_MAX };
 
 enum sl_syn_tun {
@@ -138,7 +141,7 @@ struct sl_syn_flow {
     uint8_t ttl[2];
     uint16_t ipid[2];
     uint16_t cport, sport;
-    uint32_t rtt;  /* round-trip time, microseconds */
+    uint32_t rtt;      /* round-trip time, microseconds */
     uint32_t app_hlen; /* header bytes of the current application message */
     uint32_t flabel;
     struct sl_syn_ep c, s;
@@ -164,8 +167,8 @@ struct sl_syn_ctx {
     uint32_t kind_seen[32]; /* flows started per kind: the first ones cycle sub-types */
     uint32_t bad_seen;      /* malformed packets so far: the first ones cycle the cases */
     /* What the step produced besides the bytes in the builder. */
-    uint32_t wire_len; /* 0 = b->len */
-    uint32_t cap_len;  /* 0 = b->len */
+    uint32_t wire_len;  /* 0 = b->len */
+    uint32_t cap_len;   /* 0 = b->len */
     struct sl_sb whole; /* scratch: a datagram about to be fragmented */
 };
 
@@ -190,7 +193,8 @@ void sl_syn_mac_of(const uint8_t ip4[4], uint8_t mac[6]);
 uint16_t sl_syn_ephemeral_port(struct sl_syn_rng *r);
 /* Sets up a tunnel / L2 encapsulation on f->path from a tunnel or trunk
  * index (several flows share one). */
-void sl_syn_path_tunnel(struct sl_syn_ctx *x, struct sl_syn_flow *f, enum sl_syn_tun t, uint32_t idx);
+void sl_syn_path_tunnel(struct sl_syn_ctx *x, struct sl_syn_flow *f, enum sl_syn_tun t,
+                        uint32_t idx);
 void sl_syn_path_l2(struct sl_syn_ctx *x, struct sl_syn_flow *f, enum sl_syn_l2 l2, uint32_t idx);
 /* Bytes the path adds between the Ethernet header and the inner IP header
  * that eat into a 1500-byte MTU (tunnels, PPPoE). */
@@ -205,19 +209,21 @@ int sl_syn_path_ip(struct sl_syn_flow *f, struct sl_sb *b, int dir);
  * when the flow asks and the datagram exceeds the MTU, pads short frames.
  * Returns 1 when the datagram is complete (its last piece is in b), 0 when
  * more pieces follow (rebuild the same datagram next step), -errno on error. */
-int sl_syn_emit(struct sl_syn_ctx *x, struct sl_syn_flow *f, struct sl_sb *b, int dir, int ip_layer);
+int sl_syn_emit(struct sl_syn_ctx *x, struct sl_syn_flow *f, struct sl_sb *b, int dir,
+                int ip_layer);
 
 /* Time between back-to-back packets of `bytes` at ~1 Gbit/s, plus jitter. */
 uint32_t sl_syn_ser_gap(struct sl_syn_rng *r, uint32_t bytes);
 
 /* Payload bytes of the next data-carrying packet per --sizes, given the
  * headers it carries and the most the flow may send (MSS, data left). */
-uint32_t sl_syn_payload_size(struct sl_syn_ctx *x, struct sl_syn_rng *r, uint32_t hdrs, uint32_t max);
+uint32_t sl_syn_payload_size(struct sl_syn_ctx *x, struct sl_syn_rng *r, uint32_t hdrs,
+                             uint32_t max);
 
 /* synth_app.c: application payloads (pure functions of the flow's seed). */
 uint64_t sl_syn_app_len(struct sl_syn_flow *f, int dir, unsigned exch);
 void sl_syn_app_fill(struct sl_syn_flow *f, int dir, unsigned exch, uint64_t off, uint8_t *dst,
-                  uint32_t n);
+                     uint32_t n);
 
 /* synth_profiles.c: flow creation. */
 struct sl_syn_profile;

@@ -102,7 +102,8 @@ uint16_t sl_syn_ephemeral_port(struct sl_syn_rng *r)
     return (uint16_t)sl_syn_rng_range(r, 49152, 65535);
 }
 
-void sl_syn_path_tunnel(struct sl_syn_ctx *x, struct sl_syn_flow *f, enum sl_syn_tun t, uint32_t idx)
+void sl_syn_path_tunnel(struct sl_syn_ctx *x, struct sl_syn_flow *f, enum sl_syn_tun t,
+                        uint32_t idx)
 {
     struct sl_syn_path *p = &f->path;
     uint64_t h = sl_syn_mix64(x->seed ^ (0x7e11ULL << 32) ^ (t * 0x100000ULL + idx));
@@ -129,7 +130,8 @@ void sl_syn_path_tunnel(struct sl_syn_ctx *x, struct sl_syn_flow *f, enum sl_syn
         p->gre_key = (idx & 1) != 0;
         p->tun_id[0] = p->tun_id[1] = (uint32_t)(h & 0xffff);
         break;
-    default: break;
+    default:
+        break;
     }
     /* The VTEP hashes the inner flow into the source port; a symmetric hash
      * gives both directions the same one. */
@@ -160,14 +162,21 @@ unsigned sl_syn_path_overhead(const struct sl_syn_path *p)
 {
     unsigned o = p->l2 == L2_PPPOE ? 8 : 0;
     switch (p->tun) {
-    case TUN_GRE: return o + 24 + (p->gre_key ? 4 : 0);
-    case TUN_GRE_TEB: return o + 38 + (p->gre_key ? 4 : 0);
-    case TUN_VXLAN: return o + 50;
-    case TUN_GENEVE: return o + 50 + p->geneve_opt;
-    case TUN_GTPU: return o + 36;
+    case TUN_GRE:
+        return o + 24 + (p->gre_key ? 4 : 0);
+    case TUN_GRE_TEB:
+        return o + 38 + (p->gre_key ? 4 : 0);
+    case TUN_VXLAN:
+        return o + 50;
+    case TUN_GENEVE:
+        return o + 50 + p->geneve_opt;
+    case TUN_GTPU:
+        return o + 36;
     case TUN_IPIP:
-    case TUN_6IN4: return o + 20;
-    default: return o;
+    case TUN_6IN4:
+        return o + 20;
+    default:
+        return o;
     }
 }
 
@@ -176,7 +185,9 @@ static int push_l2(struct sl_syn_flow *f, struct sl_sb *b, int dir)
     const struct sl_syn_path *p = &f->path;
     int rc = 0;
     switch (p->l2) {
-    case L2_DOT1Q: rc = sl_sb_vlan(b, 0x8100, p->vid[0], (uint8_t)(p->vid[1] & 7), 0); break;
+    case L2_DOT1Q:
+        rc = sl_sb_vlan(b, 0x8100, p->vid[0], (uint8_t)(p->vid[1] & 7), 0);
+        break;
     case L2_QINQ:
         rc = sl_sb_vlan(b, 0x88a8, p->vid[0], 0, 0);
         if (rc >= 0)
@@ -186,8 +197,11 @@ static int push_l2(struct sl_syn_flow *f, struct sl_sb *b, int dir)
         for (int k = 0; k < p->n_tag && rc >= 0; k++)
             rc = sl_sb_mpls(b, p->label[dir][k], 0, (uint8_t)(64 - k));
         break;
-    case L2_PPPOE: rc = sl_sb_pppoe(b, p->pppoe_sid, 0); break;
-    default: break;
+    case L2_PPPOE:
+        rc = sl_sb_pppoe(b, p->pppoe_sid, 0);
+        break;
+    default:
+        break;
     }
     return rc < 0 ? rc : 0;
 }
@@ -197,13 +211,17 @@ static int push_tunnel(struct sl_syn_flow *f, struct sl_sb *b, int dir)
     struct sl_syn_path *p = &f->path;
     int rc;
     struct sl_sb_ipv4 o = {
-        .src = p->tun_ip[dir], .dst = p->tun_ip[!dir], .ttl = 64, .id = p->tun_ipid[dir],
+        .src = p->tun_ip[dir],
+        .dst = p->tun_ip[!dir],
+        .ttl = 64,
+        .id = p->tun_ipid[dir],
         .df = p->tun != TUN_IPIP && p->tun != TUN_6IN4,
     };
     if ((rc = sl_sb_ipv4(b, &o)) < 0)
         return rc;
     switch (p->tun) {
-    case TUN_GRE: return sl_sb_gre(b, 0, p->gre_key, p->tun_id[dir]);
+    case TUN_GRE:
+        return sl_sb_gre(b, 0, p->gre_key, p->tun_id[dir]);
     case TUN_GRE_TEB:
         rc = sl_sb_gre(b, 0, p->gre_key, p->tun_id[dir]);
         break;
@@ -219,7 +237,8 @@ static int push_tunnel(struct sl_syn_flow *f, struct sl_sb *b, int dir)
         if ((rc = sl_sb_udp(b, 2152, 2152)) >= 0)
             rc = sl_sb_gtpu(b, p->tun_id[dir]);
         return rc;
-    default: return 0; /* IP in IP: the inner header follows directly */
+    default:
+        return 0; /* IP in IP: the inner header follows directly */
     }
     if (rc < 0)
         return rc;
@@ -248,11 +267,16 @@ int sl_syn_path_ip(struct sl_syn_flow *f, struct sl_sb *b, int dir)
 {
     const struct sl_syn_ep *src = dir ? &f->s : &f->c, *dst = dir ? &f->c : &f->s;
     if (f->path.v6) {
-        struct sl_sb_ipv6 ip = {.src = src->ip, .dst = dst->ip, .hlim = f->ttl[dir],
+        struct sl_sb_ipv6 ip = {.src = src->ip,
+                                .dst = dst->ip,
+                                .hlim = f->ttl[dir],
                                 .flow_label = f->flabel ^ (dir ? 0x5a5a5 : 0)};
         return sl_sb_ipv6(b, &ip);
     }
-    struct sl_sb_ipv4 ip = {.src = src->ip, .dst = dst->ip, .ttl = f->ttl[dir], .id = f->ipid[dir],
+    struct sl_sb_ipv4 ip = {.src = src->ip,
+                            .dst = dst->ip,
+                            .ttl = f->ttl[dir],
+                            .id = f->ipid[dir],
                             .df = !f->frag.want};
     return sl_sb_ipv4(b, &ip);
 }
@@ -260,14 +284,16 @@ int sl_syn_path_ip(struct sl_syn_flow *f, struct sl_sb *b, int dir)
 static unsigned frag_piece(unsigned k, unsigned n, unsigned order)
 {
     switch (order) {
-    case 1: return n - 1 - k; /* last first, all reversed */
-    case 2:                   /* middle pair swapped */
+    case 1:
+        return n - 1 - k; /* last first, all reversed */
+    case 2:               /* middle pair swapped */
         if (n >= 3 && (k == 1 || k == 2))
             return 3 - k;
         return k;
     case 3: /* the last first, then the rest in order */
         return k == 0 ? n - 1 : k - 1;
-    default: return k;
+    default:
+        return k;
     }
 }
 
@@ -323,7 +349,8 @@ uint32_t sl_syn_ser_gap(struct sl_syn_rng *r, uint32_t bytes)
     return 1 + bytes / 125 + (uint32_t)sl_syn_rng_below(r, 8);
 }
 
-uint32_t sl_syn_payload_size(struct sl_syn_ctx *x, struct sl_syn_rng *r, uint32_t hdrs, uint32_t max)
+uint32_t sl_syn_payload_size(struct sl_syn_ctx *x, struct sl_syn_rng *r, uint32_t hdrs,
+                             uint32_t max)
 {
     uint32_t ip;
     if (x->sizes == SL_SYN_SIZES_REAL)

@@ -39,9 +39,9 @@ static uint64_t heavy_segs(const struct sl_syn_ctx *x)
 static uint32_t kind_pkts(const struct sl_syn_ctx *x, unsigned k, int big_scans)
 {
     static const uint32_t fixed[K_MAX] = {
-        [K_WEB] = 36,      [K_DNS] = 4,        [K_DNS_TCP] = 14,  [K_NTP] = 5,
+        [K_WEB] = 36,      [K_DNS] = 4,        [K_DNS_TCP] = 14,   [K_NTP] = 5,
         [K_PING] = 6,      [K_UNREACH] = 4,    [K_SCAN_ADDR] = 90, [K_SCAN_PORT] = 100,
-        [K_FRAG_UDP] = 30, [K_FRAG_ICMP] = 14, [K_FRAG_TCP] = 60, [K_TUNNEL] = 26,
+        [K_FRAG_UDP] = 30, [K_FRAG_ICMP] = 14, [K_FRAG_TCP] = 60,  [K_TUNNEL] = 26,
         [K_VLAN] = 36,     [K_BAD] = 3,
     };
     if (k == K_BULK || k == K_FLOOD_BURST)
@@ -64,36 +64,95 @@ struct sl_syn_profile {
 };
 
 static const struct sl_syn_profile profiles[] = {
-    {"web", "HTTP/1.1 over TCP (v4, some v6): handshakes, GET/POST, FIN and RST closes, "
-            "retransmissions, rejected and unanswered SYNs",
-     {0}, 0, 100, 1, {K_WEB}, {1}},
-    {"dns", "DNS over UDP (A, AAAA, PTR, MX, TXT, NXDOMAIN, compressed answers) and over TCP; "
-            "some queries to closed ports answered by ICMP port unreachable",
-     {0}, 0, 100, 3, {K_DNS, K_DNS_TCP, K_UNREACH}, {85, 12, 3}},
-    {"scan", "SYN address scans (one port, a /24) and port scans (one host) among web traffic: "
-             "open, closed and silent targets",
-     {K_SCAN_ADDR, K_SCAN_PORT}, 2, 100, 3, {K_SCAN_ADDR, K_SCAN_PORT, K_WEB}, {1, 1, 8}},
-    {"fragments", "IPv4 and IPv6 fragmented UDP, ICMP echo and TCP, in order, reversed and "
-                  "shuffled, within otherwise unfragmented flows",
-     {0}, 0, 100, 3, {K_FRAG_UDP, K_FRAG_ICMP, K_FRAG_TCP}, {1, 1, 1}},
-    {"tunnels", "TCP and UDP flows inside GRE, GRE-TEB, VXLAN, GENEVE, GTP-U, IP-in-IP and 6in4, "
-                "several inner flows per tunnel",
-     {0}, 0, 100, 1, {K_TUNNEL}, {1}},
-    {"vlan", "TCP and UDP flows under 802.1Q, QinQ (802.1ad), MPLS stacks of 1-3 labels and "
-             "PPPoE sessions",
-     {0}, 0, 100, 1, {K_VLAN}, {1}},
-    {"elephants", "three endless bulk TCP transfers (1500-byte segments, most of the bytes) "
-                  "among many small web and DNS flows",
-     {K_ELEPHANT, K_ELEPHANT, K_ELEPHANT}, 3, 40, 2, {K_WEB, K_DNS}, {70, 30}},
-    {"malformed", "truncated headers at every layer, bad lengths, bad checksums, TCP data "
-                  "offset < 5, unknown ethertypes and IP protocols, snaplen-cut frames",
-     {0}, 0, 100, 1, {K_BAD}, {1}},
-    {"synflood", "SYNs from random spoofed sources to one server (SYN/ACKs for most) amid "
-                 "a little legitimate web traffic",
-     {K_FLOOD}, 1, 15, 1, {K_WEB}, {1}},
-    {"mix", "all of the above interleaved, web and DNS dominating as in real traffic", {0}, 0, 100, 16,
-     {K_WEB, K_DNS, K_DNS_TCP, K_NTP, K_PING, K_UNREACH, K_TUNNEL, K_VLAN, K_FRAG_UDP,
-      K_FRAG_ICMP, K_FRAG_TCP, K_BULK, K_SCAN_ADDR, K_SCAN_PORT, K_BAD, K_FLOOD_BURST},
+    {"web",
+     "HTTP/1.1 over TCP (v4, some v6): handshakes, GET/POST, FIN and RST closes, "
+     "retransmissions, rejected and unanswered SYNs",
+     {0},
+     0,
+     100,
+     1,
+     {K_WEB},
+     {1}},
+    {"dns",
+     "DNS over UDP (A, AAAA, PTR, MX, TXT, NXDOMAIN, compressed answers) and over TCP; "
+     "some queries to closed ports answered by ICMP port unreachable",
+     {0},
+     0,
+     100,
+     3,
+     {K_DNS, K_DNS_TCP, K_UNREACH},
+     {85, 12, 3}},
+    {"scan",
+     "SYN address scans (one port, a /24) and port scans (one host) among web traffic: "
+     "open, closed and silent targets",
+     {K_SCAN_ADDR, K_SCAN_PORT},
+     2,
+     100,
+     3,
+     {K_SCAN_ADDR, K_SCAN_PORT, K_WEB},
+     {1, 1, 8}},
+    {"fragments",
+     "IPv4 and IPv6 fragmented UDP, ICMP echo and TCP, in order, reversed and "
+     "shuffled, within otherwise unfragmented flows",
+     {0},
+     0,
+     100,
+     3,
+     {K_FRAG_UDP, K_FRAG_ICMP, K_FRAG_TCP},
+     {1, 1, 1}},
+    {"tunnels",
+     "TCP and UDP flows inside GRE, GRE-TEB, VXLAN, GENEVE, GTP-U, IP-in-IP and 6in4, "
+     "several inner flows per tunnel",
+     {0},
+     0,
+     100,
+     1,
+     {K_TUNNEL},
+     {1}},
+    {"vlan",
+     "TCP and UDP flows under 802.1Q, QinQ (802.1ad), MPLS stacks of 1-3 labels and "
+     "PPPoE sessions",
+     {0},
+     0,
+     100,
+     1,
+     {K_VLAN},
+     {1}},
+    {"elephants",
+     "three endless bulk TCP transfers (1500-byte segments, most of the bytes) "
+     "among many small web and DNS flows",
+     {K_ELEPHANT, K_ELEPHANT, K_ELEPHANT},
+     3,
+     40,
+     2,
+     {K_WEB, K_DNS},
+     {70, 30}},
+    {"malformed",
+     "truncated headers at every layer, bad lengths, bad checksums, TCP data "
+     "offset < 5, unknown ethertypes and IP protocols, snaplen-cut frames",
+     {0},
+     0,
+     100,
+     1,
+     {K_BAD},
+     {1}},
+    {"synflood",
+     "SYNs from random spoofed sources to one server (SYN/ACKs for most) amid "
+     "a little legitimate web traffic",
+     {K_FLOOD},
+     1,
+     15,
+     1,
+     {K_WEB},
+     {1}},
+    {"mix",
+     "all of the above interleaved, web and DNS dominating as in real traffic",
+     {0},
+     0,
+     100,
+     16,
+     {K_WEB, K_DNS, K_DNS_TCP, K_NTP, K_PING, K_UNREACH, K_TUNNEL, K_VLAN, K_FRAG_UDP, K_FRAG_ICMP,
+      K_FRAG_TCP, K_BULK, K_SCAN_ADDR, K_SCAN_PORT, K_BAD, K_FLOOD_BURST},
      {420, 300, 20, 20, 20, 10, 60, 50, 10, 10, 10, 3, 3, 3, 20, 2}},
 };
 
@@ -135,7 +194,8 @@ static uint8_t remote_ttl(struct sl_syn_rng *r)
 {
     static const uint8_t init[3] = {64, 128, 255};
     static const unsigned w[3] = {70, 20, 10};
-    return (uint8_t)(init[sl_syn_rng_pick(r, w, 3)] - sl_syn_rng_range(r, 6, 22));
+    uint8_t ttl = init[sl_syn_rng_pick(r, w, 3)];
+    return (uint8_t)(ttl - sl_syn_rng_range(r, 6, 22));
 }
 
 /* A client talking to an external server over the plain path. */
@@ -193,7 +253,7 @@ static void tunnel(struct sl_syn_ctx *x, struct sl_syn_flow *f, uint32_t seen)
 {
     struct sl_syn_rng *r = &f->rng;
     enum sl_syn_tun t = seen < TUN_MAX - 1 ? (enum sl_syn_tun)(seen + 1)
-                                        : (enum sl_syn_tun)sl_syn_rng_range(r, 1, TUN_MAX - 1);
+                                           : (enum sl_syn_tun)sl_syn_rng_range(r, 1, TUN_MAX - 1);
     int v6 = t == TUN_6IN4;
     client_server(x, f, v6, 80);
     /* Overlay tenants reuse private addresses; GTP-U carries a subscriber's
@@ -219,7 +279,7 @@ static void vlan(struct sl_syn_ctx *x, struct sl_syn_flow *f, uint32_t seen)
     /* The first five cover 802.1Q, QinQ, MPLS x1/x2 (then random), PPPoE. */
     static const uint8_t first[5] = {L2_DOT1Q, L2_QINQ, L2_MPLS, L2_PPPOE, L2_MPLS};
     enum sl_syn_l2 l2 = seen < 5 ? (enum sl_syn_l2)first[seen]
-                              : (enum sl_syn_l2)sl_syn_rng_range(r, L2_DOT1Q, L2_MAX - 1);
+                                 : (enum sl_syn_l2)sl_syn_rng_range(r, L2_DOT1Q, L2_MAX - 1);
     client_server(x, f, sl_syn_rng_chance(r, 150), 80);
     sl_syn_path_l2(x, f, l2, seen < 5 ? seen : (uint32_t)sl_syn_rng_below(r, 6));
     inner_app(x, f);
@@ -241,8 +301,8 @@ static void fragments(struct sl_syn_ctx *x, struct sl_syn_flow *f, enum kind k, 
         f->u.udp.n_exch = (uint16_t)sl_syn_rng_range(r, 2, 5);
     } else if (k == K_FRAG_ICMP) {
         client_server(x, f, v6, 0);
-        sl_syn_icmp_init(x, f, (uint16_t)sl_syn_rng_range(r, 1500, 4500),
-                      (uint16_t)sl_syn_rng_range(r, 2, 5));
+        uint16_t size = (uint16_t)sl_syn_rng_range(r, 1500, 4500);
+        sl_syn_icmp_init(x, f, size, (uint16_t)sl_syn_rng_range(r, 2, 5));
     } else {
         client_server(x, f, v6, 80);
         sl_syn_tcp_init(x, f, APP_HTTP);
@@ -299,7 +359,9 @@ void sl_syn_flow_init(struct sl_syn_ctx *x, const struct sl_syn_profile *p, stru
     f->kind = (uint8_t)k;
 
     switch (k) {
-    case K_WEB: web(x, f, sl_syn_rng_chance(r, 150)); break;
+    case K_WEB:
+        web(x, f, sl_syn_rng_chance(r, 150));
+        break;
     case K_DNS:
         dns_ends(x, f, sl_syn_rng_chance(r, 200));
         sl_syn_udp_init(x, f, APP_DNS);
@@ -323,14 +385,26 @@ void sl_syn_flow_init(struct sl_syn_ctx *x, const struct sl_syn_profile *p, stru
         sl_syn_udp_init(x, f, APP_UNREACH);
         break;
     case K_SCAN_ADDR:
-    case K_SCAN_PORT: scanner(x, f, k == K_SCAN_PORT, !strcmp(p->name, "scan")); break;
+    case K_SCAN_PORT:
+        scanner(x, f, k == K_SCAN_PORT, !strcmp(p->name, "scan"));
+        break;
     case K_FRAG_UDP:
     case K_FRAG_ICMP:
-    case K_FRAG_TCP: fragments(x, f, k, seen); break;
-    case K_TUNNEL: tunnel(x, f, seen); break;
-    case K_VLAN: vlan(x, f, seen); break;
-    case K_ELEPHANT: elephant(x, f, 1); break;
-    case K_BULK: elephant(x, f, 0); break;
+    case K_FRAG_TCP:
+        fragments(x, f, k, seen);
+        break;
+    case K_TUNNEL:
+        tunnel(x, f, seen);
+        break;
+    case K_VLAN:
+        vlan(x, f, seen);
+        break;
+    case K_ELEPHANT:
+        elephant(x, f, 1);
+        break;
+    case K_BULK:
+        elephant(x, f, 0);
+        break;
     case K_BAD:
         client_server(x, f, 0, 80);
         sl_syn_bad_init(x, f, (uint16_t)sl_syn_rng_range(r, 1, 4));
@@ -338,9 +412,11 @@ void sl_syn_flow_init(struct sl_syn_ctx *x, const struct sl_syn_profile *p, stru
     case K_FLOOD:
     case K_FLOOD_BURST:
         sl_syn_ep_internal((uint32_t)sl_syn_rng_below(r, x->hosts), 0, &f->s);
-        sl_syn_flood_init(x, f, k == K_FLOOD ? UINT64_MAX
-                                          : sl_syn_rng_range(r, heavy_segs(x) / 2, heavy_segs(x)));
+        sl_syn_flood_init(x, f,
+                          k == K_FLOOD ? UINT64_MAX
+                                       : sl_syn_rng_range(r, heavy_segs(x) / 2, heavy_segs(x)));
         break;
-    default: break;
+    default:
+        break;
     }
 }

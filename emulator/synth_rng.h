@@ -6,6 +6,11 @@
  * purpose (no libm): a transcendental function that rounds differently on
  * another libm would change a timestamp by a microsecond and break the
  * byte-identity of the committed pcaps.
+ *
+ * Callers draw at most once per expression (a ?: or && chain aside): C
+ * leaves the order of evaluation of function arguments, operands and
+ * initializer lists unspecified, so two draws in one expression may come in
+ * another order under another compiler (gcc and clang do differ).
  */
 #ifndef SL_SYN_RNG_H
 #define SL_SYN_RNG_H

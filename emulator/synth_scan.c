@@ -59,7 +59,9 @@ static int scan_seg(struct sl_syn_ctx *x, struct sl_syn_flow *f, struct sl_sb *b
         .seq = seq,
         .ack = ack,
         .flags = flags,
-        .win = (flags & 0x04) ? 0 : dir ? 64240 : 1024,
+        .win = (flags & 0x04) ? 0
+               : dir          ? 64240
+                              : 1024,
         .mss = (flags & 0x02) ? 1460 : 0,
     };
     sl_sb_tcp(b, &t);

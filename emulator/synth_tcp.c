@@ -9,7 +9,6 @@
 
 enum { P_SYN, P_SYNACK, P_HSACK, P_DATA, P_RETX, P_ACK, P_FIN1, P_FIN2, P_LAST, P_RST, P_REJECT };
 enum { OPEN_OK, OPEN_REJECT, OPEN_SILENT };
-enum { CLOSE_FIN_C, CLOSE_FIN_S, CLOSE_RST_C, CLOSE_RST_S };
 
 #define NO_RETX 0xffff
 
@@ -227,8 +226,8 @@ static int data_step(struct sl_syn_ctx *x, struct sl_syn_flow *f, struct sl_sb *
     if (!retx && !f->frag.busy) {
         uint64_t left = t->msg_len - t->msg_off;
         /* The timestamp option takes 12 bytes of every segment's MSS. */
-        uint32_t max = t->big_segs ? (uint32_t)sl_syn_rng_range(r, 2000, 4000)
-                                   : t->mss - (t->ts0 ? 12u : 0u);
+        uint32_t max =
+            t->big_segs ? (uint32_t)sl_syn_rng_range(r, 2000, 4000) : t->mss - (t->ts0 ? 12u : 0u);
         if (left < max)
             max = (uint32_t)left;
         uint32_t hdrs = (f->path.v6 ? 40 : 20) + (t->ts0 ? 32 : 20);
@@ -338,10 +337,15 @@ int sl_syn_tcp_step(struct sl_syn_ctx *x, struct sl_syn_flow *f, struct sl_sb *b
     case P_SYN:
     case P_REJECT:
     case P_SYNACK:
-    case P_HSACK: return open_step(x, f, b);
-    case P_DATA: return data_step(x, f, b, 0);
-    case P_RETX: return data_step(x, f, b, 1);
-    case P_ACK: return ack_step(x, f, b);
-    default: return close_step(x, f, b);
+    case P_HSACK:
+        return open_step(x, f, b);
+    case P_DATA:
+        return data_step(x, f, b, 0);
+    case P_RETX:
+        return data_step(x, f, b, 1);
+    case P_ACK:
+        return ack_step(x, f, b);
+    default:
+        return close_step(x, f, b);
     }
 }

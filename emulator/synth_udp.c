@@ -20,9 +20,15 @@ void sl_syn_udp_init(struct sl_syn_ctx *x, struct sl_syn_flow *f, enum sl_syn_ap
     case APP_DNS: /* a stub asks A and AAAA from one socket, sometimes more */
         u->n_exch = (uint16_t)(sl_syn_rng_chance(r, 400) ? sl_syn_rng_range(r, 2, 4) : 1);
         break;
-    case APP_NTP: u->n_exch = (uint16_t)sl_syn_rng_range(r, 1, 4); break;
-    case APP_UNREACH: u->n_exch = (uint16_t)sl_syn_rng_range(r, 1, 3); break;
-    default: u->n_exch = (uint16_t)sl_syn_rng_range(r, 1, 12); break;
+    case APP_NTP:
+        u->n_exch = (uint16_t)sl_syn_rng_range(r, 1, 4);
+        break;
+    case APP_UNREACH:
+        u->n_exch = (uint16_t)sl_syn_rng_range(r, 1, 3);
+        break;
+    default:
+        u->n_exch = (uint16_t)sl_syn_rng_range(r, 1, 12);
+        break;
     }
 }
 
@@ -70,7 +76,8 @@ static int udp_payload(struct sl_syn_ctx *x, struct sl_syn_flow *f, struct sl_sb
     case APP_DNS: {
         struct sl_syn_dns_q q;
         sl_syn_dns_pick(&q, f->seed + u->exch, 0);
-        n = dir ? sl_syn_dns_response(&q, msg, sizeof(msg)) : sl_syn_dns_query(&q, msg, sizeof(msg));
+        n = dir ? sl_syn_dns_response(&q, msg, sizeof(msg))
+                : sl_syn_dns_query(&q, msg, sizeof(msg));
         return sl_sb_bytes(b, msg, n);
     }
     case APP_NTP: {
@@ -222,8 +229,9 @@ int sl_syn_icmp_step(struct sl_syn_ctx *x, struct sl_syn_flow *f, struct sl_sb *
      * byte pattern 0x10, 0x11, ... */
     uint64_t sent = f->t0 + (uint64_t)e->seq * 1000000;
     for (unsigned i = 0; i < size; i++)
-        p[i] = (uint8_t)(i < 8 ? (sent / 1000000) >> (8 * i)
-                               : i < 16 ? (sent % 1000000) >> (8 * (i - 8)) : i);
+        p[i] = (uint8_t)(i < 8    ? (sent / 1000000) >> (8 * i)
+                         : i < 16 ? (sent % 1000000) >> (8 * (i - 8))
+                                  : i);
     int rc = sl_syn_emit(x, f, b, dir, ipl);
     if (rc < 0)
         return rc;

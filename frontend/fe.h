@@ -97,7 +97,6 @@ struct fe_egress {
     uint16_t n_txq;
     bool txq_shared;          /* fewer TX queues than forwarding lcores */
     rte_spinlock_t txq_lock[FE_MAX_LCORES];
-    uint64_t shaper_drops, shaper_drop_bytes; /* written under the shaper lock */
 };
 
 struct fe_in_stats {
@@ -117,11 +116,15 @@ struct fe_w_stats {
 };
 
 struct fe_e_stats {
-    uint64_t pkts, bytes, tx_drops;
+    uint64_t pkts, bytes, tx_drops, shaper_drops, shaper_drop_bytes;
 };
 
-/* Everything one forwarding lcore counts; only it writes. */
+/* Everything one forwarding lcore counts; only it writes. `seq` makes a
+ * seqlock: odd while the lcore is inside a loop iteration, so a reader can
+ * copy the counters at a moment when every frame this lcore took in is
+ * accounted for (sent, dropped, held or queued). */
 struct fe_lcore_stats {
+    uint64_t seq;
     uint64_t drops[FE_DROP_MAX];
     uint64_t held; /* fragments held by sl_lb now */
     uint64_t bursts, idle_polls;
@@ -182,7 +185,7 @@ struct fe_app {
     unsigned n_in, n_out;
     uint16_t in_ports[FE_MAX_PORTS], out_ports[FE_MAX_PORTS];
     uint16_t port_nrxq[FE_MAX_PORTS], port_ntxq[FE_MAX_PORTS];
-    bool port_used[FE_MAX_PORTS];
+    bool port_used[FE_MAX_PORTS], port_started[FE_MAX_PORTS];
     unsigned n_inputs;
     struct fe_input inputs[FE_MAX_INPUTS];
     struct rte_mempool *pool;

@@ -31,6 +31,18 @@ static void lookup_rx_timestamp(void)
     ts_dynflag = bit >= 0 ? RTE_BIT64(bit) : 0;
 }
 
+/* Seqlock over this lcore's counters (see fe.h). */
+static inline void seq_begin(struct fe_lcore *lc)
+{
+    __atomic_store_n(&lc->st->seq, lc->st->seq + 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static inline void seq_end(struct fe_lcore *lc)
+{
+    __atomic_store_n(&lc->st->seq, lc->st->seq + 1, __ATOMIC_RELEASE);
+}
+
 /* ---- egress ---------------------------------------------------------------- */
 
 static void drop(struct fe_lcore *lc, struct rte_mbuf *m, enum fe_drop why)
@@ -94,23 +106,27 @@ static void shaper_drain(struct fe_lcore *lc, unsigned e, struct fe_shaper *sh, 
 
 static void shaped_flush(struct fe_lcore *lc, unsigned e, struct rte_mbuf **m, unsigned n)
 {
-    struct fe_egress *eg = &lc->app->egress[e];
-    struct fe_shaper *sh = eg->shaper;
+    struct fe_shaper *sh = lc->app->egress[e].shaper;
     bool shared = lc->app->n_fwd > 1;
     if (shared)
         rte_spinlock_lock(fe_shaper_lock(sh));
+    /* Per frame: the link sends what it can by the frame's arrival, takes
+     * the frame (or drops it), and sends what it can at that same instant.
+     * The same operations whatever the batching, so drops depend on the
+     * frames alone (not on --pace or burst boundaries). */
     for (unsigned i = 0; i < n; i++) {
         const struct fe_meta *meta = fe_meta(m[i]);
-        /* the link sends what it can before this frame arrives */
         shaper_drain(lc, e, sh, meta->ts_ns);
-        if (fe_shaper_enqueue(sh, m[i], fe_l1_bytes(meta->wire_len)) < 0) {
-            __atomic_store_n(&eg->shaper_drops, eg->shaper_drops + 1, __ATOMIC_RELAXED);
-            __atomic_store_n(&eg->shaper_drop_bytes,
-                             eg->shaper_drop_bytes + rte_pktmbuf_pkt_len(m[i]), __ATOMIC_RELAXED);
+        if (fe_shaper_enqueue(sh, m[i], fe_l1_bytes(meta->wire_len)) == 0) {
+            shaper_drain(lc, e, sh, meta->ts_ns);
+        } else {
+            struct fe_e_stats *es = &lc->st->e[e];
+            FE_ADD(es->shaper_drops, 1);
+            FE_ADD(es->shaper_drop_bytes, rte_pktmbuf_pkt_len(m[i]));
+            FE_ADD(lc->st->drops[FE_DROP_SHAPER], 1);
             rte_pktmbuf_free(m[i]);
         }
     }
-    shaper_drain(lc, e, sh, fe_meta(m[n - 1])->ts_ns);
     if (shared)
         rte_spinlock_unlock(fe_shaper_lock(sh));
 }
@@ -354,12 +370,14 @@ static void pace_wait(struct fe_lcore *lc, uint64_t ts)
     if (now >= due)
         return;
     flush_dirty(lc); /* what is due already goes out now, not after the wait */
+    seq_end(lc);      /* every frame so far is accounted for: readers may copy */
     while ((now = rte_rdtsc()) < due && !__atomic_load_n(&app->stop, __ATOMIC_RELAXED)) {
         if (due - now > app->tsc_hz / 5000) /* > 200 us: sleep, other work shares the core */
             rte_delay_us_sleep(100);
         else
             rte_pause();
     }
+    seq_begin(lc);
 }
 
 static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mbuf **rx,
@@ -368,7 +386,6 @@ static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_
     struct fe_app *app = lc->app;
     struct fe_in_stats *is = &lc->st->in[rq->input];
     uint64_t live_ns = fe_tsc_to_ns(app, tsc);
-    uint64_t bytes = 0;
     for (unsigned i = 0; i < n; i++) {
         struct rte_mbuf *m = rx[i];
         if (i + 1 < n)
@@ -379,11 +396,10 @@ static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_
             pace_wait(lc, ts);
         if (ts > lc->now_ns)
             lc->now_ns = ts;
-        bytes += rte_pktmbuf_pkt_len(m);
+        FE_ADD(is->pkts, 1);
+        FE_ADD(is->bytes, rte_pktmbuf_pkt_len(m));
         dispatch(lc, m, is);
     }
-    FE_ADD(is->pkts, n);
-    FE_ADD(is->bytes, bytes);
 }
 
 /* Whether a queue has delivered its whole pcap (see fwd.h). */
@@ -413,23 +429,31 @@ static void check_eof(struct fe_lcore *lc, struct fe_rxq *rq, uint64_t tsc)
 static void publish_lb_stats(struct fe_lcore *lc)
 {
     struct sl_lb_stats s;
+    struct sl_lb_stats *d = &lc->st->lb;
     sl_lb_stats(lc->lb, &s);
-    uint64_t *dst = (uint64_t *)&lc->st->lb;
-    const uint64_t *src = (const uint64_t *)&s;
-    for (size_t i = 0; i < sizeof(s) / sizeof(uint64_t); i++)
-        __atomic_store_n(&dst[i], src[i], __ATOMIC_RELAXED);
+#define PUB(f) __atomic_store_n(&d->f, s.f, __ATOMIC_RELAXED)
+    PUB(frag_inserted);
+    PUB(frag_hits);
+    PUB(frag_held);
+    PUB(frag_released);
+    PUB(frag_orphans);
+    PUB(frag_evicted);
+    PUB(frag_expired);
+    PUB(icmp_steered);
+    PUB(frag_held_orphaned);
+    PUB(held_now);
+#undef PUB
 }
 
-/* The clock shapers drain by when no frame arrives. */
+/* The clock shapers drain by when no frame arrives. In pcap time it stands
+ * still between frames, at any --pace: shaping decisions then depend on the
+ * pcap alone (a queued frame leaves when the next frame comes, or at the end). */
 static uint64_t idle_clock(struct fe_lcore *lc, uint64_t tsc)
 {
     struct fe_app *app = lc->app;
     if (!app->pcap_time)
         return fe_tsc_to_ns(app, tsc);
-    if (app->conf->pace > 0)
-        return app->t0_ns +
-               (uint64_t)((double)(tsc - app->start_tsc) / app->tsc_per_ns * app->conf->pace);
-    return lc->now_ns; /* topspeed: frame time stands still between frames */
+    return lc->now_ns;
 }
 
 static void drain_all(struct fe_lcore *lc)
@@ -453,6 +477,7 @@ int fe_fwd_main(void *arg)
 
     while (!__atomic_load_n(&app->stop, __ATOMIC_RELAXED)) {
         bool any = false, open = false;
+        seq_begin(lc);
         fe_workers_sync(app, &lc->rdv, &lc->rdv_gen);
         tsc = rte_rdtsc();
         for (unsigned r = 0; r < lc->n_rxq; r++) {
@@ -473,18 +498,25 @@ int fe_fwd_main(void *arg)
         flush_dirty(lc);
         if (lc->st->held > 0)
             release_held(lc, any ? lc->now_ns : idle_clock(lc, tsc));
+        if (++bursts % LB_STATS_EVERY == 0)
+            publish_lb_stats(lc);
         if (!any) {
             if (!open)
                 break;
             idle_drain(lc, idle_clock(lc, tsc));
             FE_ADD(lc->st->idle_polls, 1);
+            seq_end(lc);
             rte_pause();
+            continue;
         }
-        if (++bursts % LB_STATS_EVERY == 0)
-            publish_lb_stats(lc);
+        seq_end(lc);
     }
+    if (lc->st->seq & 1)
+        seq_end(lc);
+    seq_begin(lc);
     drain_all(lc);
     FE_ADD(lc->st->bursts, bursts);
+    seq_end(lc);
     __atomic_store_n(&lc->finished, 1, __ATOMIC_RELEASE);
     return 0;
 }

@@ -110,13 +110,14 @@ static int setup(struct fe_app *app, char *err, size_t errlen)
     }
     if ((rc = fe_fwd_setup(app, err, errlen)) < 0 || (rc = fe_ports_start(app, err, errlen)) < 0)
         return rc;
+    /* telemetry first: once the control socket exists, everything answers */
+    if (fe_telemetry_register(app) < 0)
+        fprintf(stderr, PROG ": warning: telemetry commands not registered\n");
     if (app->conf->ctl_path != NULL) {
         app->ctl = fe_ctl_open(app->conf->ctl_path, err, errlen);
         if (app->ctl == NULL)
             return -EINVAL;
     }
-    if (fe_telemetry_register(app) < 0)
-        fprintf(stderr, PROG ": warning: telemetry commands not registered\n");
     return 0;
 }
 

@@ -162,9 +162,12 @@ static int add_input(struct fe_app *app, uint16_t port, uint16_t q, const struct
     in->pcapr = fe_pcapr_open(pa->files[q], err, errlen);
     if (in->pcapr == NULL)
         return -EINVAL;
-    if (fe_pcapr_linktype(in->pcapr) != DLT_EN10MB)
-        return fail(err, errlen, "pcap %s has link type %d; frontend-dpdk forwards Ethernet "
-                    "(DLT_EN10MB) frames only", pa->files[q], fe_pcapr_linktype(in->pcapr));
+    int dlt = fe_pcapr_linktype(in->pcapr);
+    if (dlt != DLT_EN10MB) {
+        const char *name = pcap_datalink_val_to_name(dlt);
+        return fail(err, errlen, "pcap %s has link type %s (%d); frontend-dpdk forwards Ethernet "
+                    "(EN10MB) frames only", pa->files[q], name ? name : "?", dlt);
+    }
     return 0;
 }
 
@@ -254,8 +257,6 @@ int fe_ports_plan(struct fe_app *app, char *err, size_t errlen)
     }
     if (app->t0_ns == UINT64_MAX)
         app->t0_ns = 0;
-    if (app->n_inputs > app->n_fwd * FE_MAX_INPUTS)
-        return fail(err, errlen, "too many input queues for %u lcores", app->n_fwd);
     if (app->n_inputs < app->n_fwd)
         fprintf(stderr,
                 "frontend-dpdk: note: %u input queue%s for %u forwarding lcores; %u lcore%s "
@@ -332,6 +333,7 @@ static int start_port(struct fe_app *app, uint16_t p, char *err, size_t errlen)
             return fail(err, errlen, "port %u: tx queue %u: %s", p, q, rte_strerror(-rc));
     if ((rc = rte_eth_dev_start(p)) < 0)
         return fail(err, errlen, "port %u: start: %s", p, rte_strerror(-rc));
+    app->port_started[p] = true;
     if (nrx > 0)
         rte_eth_promiscuous_enable(p); /* a tap sees other hosts' frames */
     return 0;
@@ -350,9 +352,10 @@ void fe_ports_close(struct fe_app *app)
     for (uint16_t p = 0; p < FE_MAX_PORTS; p++) {
         if (!app->port_used[p])
             continue;
-        rte_eth_dev_stop(p);
+        if (app->port_started[p])
+            rte_eth_dev_stop(p);
         rte_eth_dev_close(p);
-        app->port_used[p] = false;
+        app->port_used[p] = app->port_started[p] = false;
     }
     for (unsigned i = 0; i < app->n_inputs; i++) {
         fe_pcapr_close(app->inputs[i].pcapr);

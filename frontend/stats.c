@@ -110,10 +110,54 @@ static void sum_lb(struct sl_lb_stats *to, const struct sl_lb_stats *from)
     to->held_now += FE_GET(from->held_now);
 }
 
+/* The counters hold pointers (weird names) too: copy words without aliasing trouble. */
+typedef uint64_t __attribute__((may_alias)) u64_alias;
+_Static_assert(sizeof(struct fe_lcore_stats) % sizeof(uint64_t) == 0, "word copy");
+
+static void read_queued(struct fe_app *app, struct fe_snap *s)
+{
+    for (unsigned e = 0; e < app->n_egress; e++)
+        s->e_queued[e] = app->egress[e].shaper ? fe_shaper_queued(app->egress[e].shaper) : 0;
+}
+
+/* Copies one lcore's counters at a moment it is between iterations (its
+ * seqlock even and unchanged across the copy). With one forwarding lcore the
+ * shaper queues are read in the same window, so the snapshot balances
+ * exactly; with several, frames move between lcores through shared links and
+ * only the final summary balances exactly. Gives up on consistency after
+ * ~10 ms of trying (an lcore stuck in a long burst) rather than stall. */
+static void copy_lcore(struct fe_app *app, struct fe_lcore_stats *src, struct fe_lcore_stats *dst,
+                       struct fe_snap *s)
+{
+    for (int tries = 0; tries < 10000; tries++) {
+        uint64_t s1 = __atomic_load_n(&src->seq, __ATOMIC_ACQUIRE);
+        if (s1 & 1) {
+            rte_delay_us_block(1);
+            continue;
+        }
+        const u64_alias *a = (const u64_alias *)src;
+        u64_alias *b = (u64_alias *)dst;
+        for (size_t i = 0; i < sizeof(*src) / sizeof(uint64_t); i++)
+            b[i] = __atomic_load_n(&a[i], __ATOMIC_RELAXED);
+        if (app->n_fwd == 1)
+            read_queued(app, s);
+        __atomic_thread_fence(__ATOMIC_ACQUIRE);
+        if (__atomic_load_n(&src->seq, __ATOMIC_RELAXED) == s1)
+            return;
+    }
+    if (app->n_fwd == 1)
+        read_queued(app, s);
+}
+
 static void collect_lcores(struct fe_app *app, struct fe_snap *s)
 {
+    struct fe_lcore_stats *st = aligned_alloc(RTE_CACHE_LINE_SIZE, sizeof(*st));
+    if (st == NULL)
+        return;
+    if (app->n_fwd != 1)
+        read_queued(app, s);
     for (unsigned l = 0; l < app->n_fwd; l++) {
-        struct fe_lcore_stats *st = app->fwd[l]->st;
+        copy_lcore(app, app->fwd[l]->st, st, s);
         for (unsigned d = 0; d < FE_DROP_MAX; d++)
             s->drops[d] += FE_GET(st->drops[d]);
         s->held += FE_GET(st->held);
@@ -125,11 +169,14 @@ static void collect_lcores(struct fe_app *app, struct fe_snap *s)
             s->w[w].bytes += FE_GET(st->w[w].bytes);
         }
         for (unsigned e = 0; e < app->n_egress; e++) {
-            s->e[e].pkts += FE_GET(st->e[e].pkts);
-            s->e[e].bytes += FE_GET(st->e[e].bytes);
-            s->e[e].tx_drops += FE_GET(st->e[e].tx_drops);
+            s->e[e].pkts += st->e[e].pkts;
+            s->e[e].bytes += st->e[e].bytes;
+            s->e[e].tx_drops += st->e[e].tx_drops;
+            s->e_shaper_drops[e] += st->e[e].shaper_drops;
+            s->e_shaper_drop_bytes[e] += st->e[e].shaper_drop_bytes;
         }
     }
+    free(st);
 }
 
 int fe_stats_collect(struct fe_app *app, struct fe_snap *s)
@@ -145,11 +192,6 @@ int fe_stats_collect(struct fe_app *app, struct fe_snap *s)
     s->elapsed_s = app->start_tsc ? (double)(rte_rdtsc() - app->start_tsc) / app->tsc_hz : 0;
     collect_lcores(app, s);
     for (unsigned e = 0; e < app->n_egress; e++) {
-        s->e_shaper_drops[e] = FE_GET(app->egress[e].shaper_drops);
-        s->e_shaper_drop_bytes[e] = FE_GET(app->egress[e].shaper_drop_bytes);
-        s->drops[FE_DROP_SHAPER] += s->e_shaper_drops[e];
-        if (app->egress[e].shaper != NULL)
-            s->e_queued[e] = fe_shaper_queued(app->egress[e].shaper);
         s->queued += s->e_queued[e];
         s->out_pkts += s->e[e].pkts;
         s->out_bytes += s->e[e].bytes;

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config meson ninja-build python3
 libdpdk-dev dpdk dpdk-dev
-libpcap-dev tcpdump
+libpcap-dev tcpdump time
 check
 libzmq3-dev libmsgpack-dev
 libnl-3-dev libnl-route-3-dev iproute2

@@ -1,7 +1,7 @@
 /* fe_check: checks what frontend-dpdk --write-pcaps wrote against its input.
  *
  *   fe_check --input IN.pcap --dir DIR --workers N --hash MODE
- *            [--worker-mac M1,M2,...] [--map FILE]
+ *            [--worker-mac M1,M2,...] [--map FILE] [--no-ts]
  *
  * 1. Every record of DIR/worker-K.pcap is a record of IN.pcap, used once:
  *    same timestamp (to the nanosecond), same wire and captured length, same
@@ -26,6 +26,10 @@
  *
  * --map FILE writes, per input record in order, the worker number it went to
  * (0: not written anywhere) — for comparing two runs (failover tests).
+ * --no-ts matches records without their timestamps and wire lengths (for
+ * frames captured from an output port by net_pcap's tx_pcap, which stamps
+ * the time of sending and records only the bytes sent); records then match
+ * in order among identical frames.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -66,12 +70,16 @@ static uint64_t fnv(const void *p, size_t n, uint64_t h)
     return h;
 }
 
+static bool use_ts = true;
+
 static uint64_t rec_hash(uint64_t ts, uint32_t caplen, uint32_t len, const uint8_t *d)
 {
     uint64_t h = 0xcbf29ce484222325ull;
-    h = fnv(&ts, sizeof(ts), h);
+    if (use_ts) {
+        h = fnv(&ts, sizeof(ts), h);
+        h = fnv(&len, sizeof(len), h);
+    }
     h = fnv(&caplen, sizeof(caplen), h);
-    h = fnv(&len, sizeof(len), h);
     if (caplen > 6)
         h = fnv(d + 6, caplen - 6, h);
     return h;
@@ -190,7 +198,8 @@ static int match_worker(struct input *in, struct index *ix, const char *path, in
         size_t b = rec_hash(ts, h->caplen, h->len, d) & ix->mask;
         for (int i = ix->head[b]; i >= 0; i = in->r[i].next) {
             struct rec *r = &in->r[i];
-            if (r->worker == 0 && r->ts == ts && r->caplen == h->caplen && r->len == h->len &&
+            if (r->worker == 0 && (!use_ts || (r->ts == ts && r->len == h->len)) &&
+                r->caplen == h->caplen &&
                 (h->caplen < 6 ? memcmp(r->data, d, h->caplen) == 0
                                : memcmp(r->data + 6, d + 6, h->caplen - 6) == 0)) {
                 found = i;
@@ -508,7 +517,7 @@ out:
 static void usage(void)
 {
     fprintf(stderr, "usage: fe_check --input IN.pcap --dir DIR --workers N --hash MODE "
-                    "[--worker-mac M,...] [--map FILE]\n");
+                    "[--worker-mac M,...] [--map FILE] [--no-ts]\n");
 }
 
 int main(int argc, char **argv)
@@ -517,6 +526,7 @@ int main(int argc, char **argv)
         {"input", required_argument, NULL, 'i'}, {"dir", required_argument, NULL, 'd'},
         {"workers", required_argument, NULL, 'n'}, {"hash", required_argument, NULL, 'H'},
         {"worker-mac", required_argument, NULL, 'm'}, {"map", required_argument, NULL, 'M'},
+        {"no-ts", no_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
     const char *input = NULL, *dir = NULL, *macs = NULL, *map = NULL;
@@ -530,6 +540,7 @@ int main(int argc, char **argv)
         case 'n': n = atoi(optarg); break;
         case 'm': macs = optarg; break;
         case 'M': map = optarg; break;
+        case 'T': use_ts = false; break;
         case 'H':
             if (sl_hash_mode_parse(optarg, &mode) < 0) {
                 fprintf(stderr, "fe_check: bad hash mode %s\n", optarg);

@@ -16,7 +16,8 @@ FE_BIN="$BUILD/frontend/frontend-dpdk"
 FE_CHECK="$BUILD/test/e2e/fe_check"
 FE_SYNTH="$BUILD/emulator/sluice-synth"
 FE_HASHES="sym5 sym3 sym2 inner-sym5 inner-sym3 inner-sym2 toeplitz"
-FE_N=0
+# One DPDK file prefix per test script: its runs are sequential.
+FE_PREFIX="fe-test-$$"
 
 fe_setup() {
     if [ ! -x "$FE_BIN" ]; then
@@ -44,18 +45,11 @@ fe_runtime_dir() {
 }
 
 fe_cleanup() {
-    i=0
-    while [ "$i" -le "$FE_N" ]; do
-        rm -rf "$(fe_runtime_dir "fe-test-$$-$i")"
-        i=$((i + 1))
-    done
-    rm -rf "$T"
+    rm -rf "$(fe_runtime_dir "$FE_PREFIX")" "$T"
 }
 
-# Test EAL options: 2 lcores, no hugepages, no PCI, a private file prefix.
+# Test EAL options: 2 lcores, no hugepages, no PCI, the script's file prefix.
 fe_eal() {
-    FE_N=$((FE_N + 1))
-    FE_PREFIX="fe-test-$$-$FE_N"
     echo "-l 0-1 --no-huge -m ${FE_MEM:-256} --no-pci --no-shconf --file-prefix $FE_PREFIX --log-level=*:warning"
 }
 

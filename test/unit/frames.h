@@ -11,7 +11,7 @@
 #include <string.h>
 
 struct taddr {
-    int v; /* 4 or 6 */
+    int v;         /* 4 or 6 */
     uint8_t b[16]; /* IPv4 in b[0..3] */
 };
 

@@ -114,8 +114,7 @@ static void ip_layer(struct sl_pkt_ip *ip, const char *s, const char *d, uint8_t
     }
 }
 
-static void check_cid(const char *s, const char *d, uint8_t proto, int sp, int dp,
-                      const char *want)
+static void check_cid(const char *s, const char *d, uint8_t proto, int sp, int dp, const char *want)
 {
     struct sl_pkt_ip ip;
     char buf[SL_FLOW_CID_LEN];

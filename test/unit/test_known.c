@@ -110,8 +110,12 @@ END_TEST
 static struct sl_known_conn conn(const uint8_t resp[16], uint16_t port, uint8_t proto, int state,
                                  const char *const *svc, unsigned n)
 {
-    struct sl_known_conn c = {.resp_p = port, .proto = proto, .resp_state = state,
-                              .history = "ShADadFf", .resp_size = 100, .services = svc,
+    struct sl_known_conn c = {.resp_p = port,
+                              .proto = proto,
+                              .resp_state = state,
+                              .history = "ShADadFf",
+                              .resp_size = 100,
+                              .services = svc,
                               .n_services = n};
     memcpy(c.resp_h, resp, 16);
     return c;
@@ -345,8 +349,7 @@ START_TEST(auth_insert_and_learn)
     sl_known_learn_host(nd.k, &kh);
     uint8_t r[16];
     v4(r, 9, 9, 9, 9);
-    sl_known_established(nd.k, 2.0, kh.host, r, SL_KNOWN_TCP_ESTABLISHED,
-                         SL_KNOWN_TCP_ESTABLISHED);
+    sl_known_established(nd.k, 2.0, kh.host, r, SL_KNOWN_TCP_ESTABLISHED, SL_KNOWN_TCP_ESTABLISHED);
     ck_assert_uint_eq(sl_known_counters(nd.k)->hosts_found, 0);
     struct sl_known_service ks;
     memset(&ks, 0, sizeof(ks));

@@ -57,8 +57,7 @@ struct fr {
 static void dec(struct fr *f)
 {
     sl_pkt_decode(&f->p, f->b, (uint32_t)f->n, SL_DLT_EN10MB);
-    QUICK(f->p.n_ip > 0 || f->n < 34, "frame did not decode (%s)",
-          f->p.weird ? f->p.weird : "-");
+    QUICK(f->p.n_ip > 0 || f->n < 34, "frame did not decode (%s)", f->p.weird ? f->p.weird : "-");
 }
 
 static struct fr *simple(const struct taddr *s, const struct taddr *d, uint8_t proto, uint16_t sp,
@@ -98,7 +97,8 @@ struct bal {
     struct sl_lb *lb;
 };
 
-static void bal_init(struct bal *b, enum sl_hash_mode m, unsigned workers, const struct sl_lb_conf *c)
+static void bal_init(struct bal *b, enum sl_hash_mode m, unsigned workers,
+                     const struct sl_lb_conf *c)
 {
     ck_assert_int_eq(sl_rdv_init(&b->rdv, workers), 0);
     struct sl_lb_conf conf = {0};
@@ -479,8 +479,7 @@ START_TEST(inner_mode_fragmented_outer_tunnel)
             size_t nu = build_gtpu(up, &ta, &tb, 77, inner, ni);
             struct fr *f0 = calloc(1, sizeof(*f0)), *f1 = calloc(1, sizeof(*f1));
             f0->n = build_frame(f0->b, &ta, &tb, 17, up, 0, 1200, true, 500 + (uint32_t)i);
-            f1->n = build_frame(f1->b, &ta, &tb, 17, up, 1200, nu - 1200, false,
-                                500 + (uint32_t)i);
+            f1->n = build_frame(f1->b, &ta, &tb, 17, up, 1200, nu - 1200, false, 500 + (uint32_t)i);
             dec(f0);
             dec(f1);
             QUICK(f0->p.n_ip == 2 && f1->p.n_ip == 1, "layers %u %u", f0->p.n_ip, f1->p.n_ip);

@@ -52,16 +52,18 @@ START_TEST(baseline_lines)
     bool logged;
     ck_assert_int_eq(sl_notice_raise(c, &n, &logged), 0);
     ck_assert(logged);
-    struct sl_notice w = {.ts = 12.5, .note = "Test_Notice", .msg = "test notice!",
-                          .peer_descr = "worker-1"};
+    struct sl_notice w = {
+        .ts = 12.5, .note = "Test_Notice", .msg = "test notice!", .peer_descr = "worker-1"};
     ck_assert_int_eq(sl_notice_raise(c, &w, NULL), 0);
     ck_assert_int_eq(r.n, 2);
-    ck_assert_str_eq(r.line[0], "0.000000\t-\t-\t-\t-\t-\t-\t-\t-\t-\tPacketFilter::Install_Failure\t"
-                                "Installing packet filter failed\tip or not ip\t-\t-\t-\t-\t-\t"
-                                "Notice::ACTION_LOG\t(empty)\t3600.000000\t-\t-\t-\t-\t-");
-    ck_assert_str_eq(r.line[1], "12.500000\t-\t-\t-\t-\t-\t-\t-\t-\t-\tTest_Notice\ttest notice!\t-\t"
-                                "-\t-\t-\t-\tworker-1\tNotice::ACTION_LOG\t(empty)\t3600.000000\t-\t"
-                                "-\t-\t-\t-");
+    ck_assert_str_eq(r.line[0],
+                     "0.000000\t-\t-\t-\t-\t-\t-\t-\t-\t-\tPacketFilter::Install_Failure\t"
+                     "Installing packet filter failed\tip or not ip\t-\t-\t-\t-\t-\t"
+                     "Notice::ACTION_LOG\t(empty)\t3600.000000\t-\t-\t-\t-\t-");
+    ck_assert_str_eq(r.line[1],
+                     "12.500000\t-\t-\t-\t-\t-\t-\t-\t-\t-\tTest_Notice\ttest notice!\t-\t"
+                     "-\t-\t-\t-\tworker-1\tNotice::ACTION_LOG\t(empty)\t3600.000000\t-\t"
+                     "-\t-\t-\t-");
     sl_notice_free(c);
 }
 END_TEST
@@ -70,8 +72,14 @@ START_TEST(policy_fills_from_conn_and_port)
 {
     struct rec r;
     struct sl_notice_ctx *c = mk(&r, 0);
-    struct sl_notice n = {.ts = 5.0, .note = "Scan::Address_Scan", .msg = "m", .sub = "remote",
-                          .has_src = true, .has_p = true, .p = 22, .p_proto = 6,
+    struct sl_notice n = {.ts = 5.0,
+                          .note = "Scan::Address_Scan",
+                          .msg = "m",
+                          .sub = "remote",
+                          .has_src = true,
+                          .has_p = true,
+                          .p = 22,
+                          .p_proto = 6,
                           .identifier = "10.0.0.1"};
     v4(n.src, 10, 0, 0, 1);
     sl_notice_raise(c, &n, NULL);
@@ -80,15 +88,23 @@ START_TEST(policy_fills_from_conn_and_port)
                                 "remote\t10.0.0.1\t-\t22\t-\t-\tNotice::ACTION_LOG\t(empty)\t"
                                 "3600.000000\t-\t-\t-\t-\t-");
 
-    struct sl_notice k = {.ts = 6.0, .note = "X::Y", .uid = "Cabc", .has_id = true,
-                          .orig_p = 1234, .resp_p = 53, .id_proto = 17, .has_n = true, .n = 7};
+    struct sl_notice k = {.ts = 6.0,
+                          .note = "X::Y",
+                          .uid = "Cabc",
+                          .has_id = true,
+                          .orig_p = 1234,
+                          .resp_p = 53,
+                          .id_proto = 17,
+                          .has_n = true,
+                          .n = 7};
     v4(k.orig_h, 1, 2, 3, 4);
     v4(k.resp_h, 5, 6, 7, 8);
     sl_notice_raise(c, &k, NULL);
     /* id given: src/dst/p from it */
-    ck_assert_str_eq(r.line[1], "6.000000\tCabc\t1.2.3.4\t1234\t5.6.7.8\t53\t-\t-\t-\tudp\tX::Y\t-\t"
-                                "-\t1.2.3.4\t5.6.7.8\t53\t7\t-\tNotice::ACTION_LOG\t(empty)\t"
-                                "3600.000000\t-\t-\t-\t-\t-");
+    ck_assert_str_eq(r.line[1],
+                     "6.000000\tCabc\t1.2.3.4\t1234\t5.6.7.8\t53\t-\t-\t-\tudp\tX::Y\t-\t"
+                     "-\t1.2.3.4\t5.6.7.8\t53\t7\t-\tNotice::ACTION_LOG\t(empty)\t"
+                     "3600.000000\t-\t-\t-\t-\t-");
     sl_notice_free(c);
 }
 END_TEST
@@ -103,9 +119,9 @@ START_TEST(suppression_exact)
         double t;
         bool logged;
     } seq[] = {
-        {1000.0, true},      {1000.0, false},    {4599.999999, false},
-        {4600.0, true},      /* 1000 + 3600: the suppression has ended */
-        {8199.9, false},     {8200.0, true},
+        {1000.0, true},       {1000.0, false},
+        {4599.999999, false}, {4600.0, true}, /* 1000 + 3600: the suppression has ended */
+        {8199.9, false},      {8200.0, true},
     };
     for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
         n.ts = seq[i].t;

@@ -2025,7 +2025,7 @@ START_TEST(transport_inconsistencies)
     decode_fb(&p, f);
     ck_assert_int_eq(p.stop, SL_STOP_L4);
     ck_assert_str_eq(p.note, "UDP_datagram_length_mismatch");
-    ck_assert_int_eq(p.ip[0].payload_len, 1);
+    ck_assert_int_eq(p.ip[0].payload_len, 12);
     ck_assert_int_eq(p.ip[0].l4_claimed, 9);
 
     build(f_icmp_echo, &f->n);

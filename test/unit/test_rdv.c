@@ -237,6 +237,32 @@ START_TEST(equal_weights_keep_integer_path)
 }
 END_TEST
 
+START_TEST(simd_matches_scalar_rule)
+{
+    /* sl_rdv_pick may take the SSE4.1 path; it must pick exactly what the
+     * plain rule picks, whatever the worker count and liveness. */
+    static const unsigned ns[] = {1, 3, 7, 8, 9, 16, 31, 200, SL_RDV_MAX};
+    for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++) {
+        struct sl_rdv r;
+        ck_assert_int_eq(sl_rdv_init(&r, ns[t]), 0);
+        for (int round = 0; round < 20; round++) {
+            for (unsigned i = 0; i < r.n; i++)
+                sl_rdv_set_live(&r, i, round == 0 || rnd() % 4 != 0);
+            for (int k = 0; k < 2000; k++) {
+                uint64_t h = rnd();
+                int a = sl_rdv_pick(&r, h), b = sl_rdv_pick_scalar(&r, h);
+                QUICK(a == b, "n %u round %d: pick %d, scalar rule %d", r.n, round, a, b);
+                QUICK(r.n_live == 0 ? a == -1 : (a >= 0 && r.live[a]), "picked dead %d", a);
+            }
+        }
+    }
+    struct sl_rdv r;
+    sl_rdv_init(&r, 8);
+    if (!r.simd)
+        printf("simd_matches_scalar_rule: this CPU has no SSE4.1, so only the scalar path ran\n");
+}
+END_TEST
+
 static Suite *rdv_suite(void)
 {
     Suite *s = suite_create("rdv");
@@ -249,6 +275,7 @@ static Suite *rdv_suite(void)
     tcase_add_test(tc, even_over_8_workers);
     tcase_add_test(tc, weight_two_gets_double);
     tcase_add_test(tc, equal_weights_keep_integer_path);
+    tcase_add_test(tc, simd_matches_scalar_rule);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -52,6 +52,16 @@ START_TEST(view_successor_and_assignment)
     for (unsigned w = 0; w < 8; w++)
         ck_assert_int_eq(sl_ring_assign(&v, w), 2);
     ck_assert_int_eq(sl_ring_view_set_live(&v, "nobody", false), -ENOENT);
+
+    /* a pinned worker stays with its live proxy; others share the rest */
+    ck_assert_int_eq(sl_ring_view_init(&v, 3, P3, 8, W8), 0);
+    ck_assert_int_eq(sl_ring_view_pin(&v, 0, 2), 0);
+    ck_assert_int_eq(sl_ring_assign(&v, 0), 2);
+    ck_assert_int_eq(sl_ring_assign(&v, 1), 0); /* first unpinned worker: proxy 0 */
+    sl_ring_view_set_live(&v, "proxy-3", false);
+    ck_assert_int_ne(sl_ring_assign(&v, 0), 2);
+    ck_assert_int_ge(sl_ring_assign(&v, 0), 0);
+    ck_assert_int_eq(sl_ring_view_pin(&v, 0, 3), -EINVAL);
     ck_assert_int_eq(sl_ring_view_init(&v, 0, NULL, 2, W8), -EINVAL);
 }
 END_TEST
@@ -128,8 +138,13 @@ struct sim {
     struct script sc[MAXW];
     struct qmsg *q;
     size_t nq, cap;
-    struct logrec logs[4096];
+    struct logrec logs[4096]; /* what the logger kept */
     unsigned nlogs;
+    char auth[MAXP][256][24]; /* each proxy's authority */
+    unsigned n_auth[MAXP];
+    double last_released[MAXP];
+    unsigned rows, repeats, downs;
+    bool killed;
     unsigned rng;
     double now;
 };
@@ -183,15 +198,44 @@ static int op_ack(void *ctx, const char *origin, uint64_t seq)
     return 0;
 }
 
+/* The daemon's log op, simulated: each proxy runs an authority (a host is
+ * logged when new to it) and names each row (key, row number); the logger
+ * keeps the first row of each name. */
+static bool auth_has(struct sim *s, int proxy, const char *key)
+{
+    for (unsigned i = 0; i < s->n_auth[proxy]; i++)
+        if (strcmp(s->auth[proxy][i], key) == 0)
+            return true;
+    return false;
+}
+
 static int op_log(void *ctx, const struct sl_wire_known *k)
 {
     struct pctx *c = ctx;
     struct sim *s = c->s;
-    ck_assert_uint_lt(s->nlogs, 4096);
     ck_assert_str_eq(k->set, "hosts");
     /* the record travelled with the insertion */
     ck_assert_uint_eq(k->rec.n_records, 1);
     ck_assert_str_eq(k->rec.vals[1].s, k->key);
+    /* released in order (a takeover replays the taken elements' histories,
+     * in order per element, behind the rest) */
+    ck_assert(k->ts >= s->last_released[c->idx] || s->killed);
+    s->last_released[c->idx] = k->ts;
+    if (auth_has(s, c->idx, k->key))
+        return 0;
+    ck_assert_uint_lt(s->n_auth[c->idx], 256);
+    snprintf(s->auth[c->idx][s->n_auth[c->idx]++], 24, "%s", k->key);
+    s->rows++;
+    for (unsigned l = 0; l < s->nlogs; l++) {
+        if (strcmp(s->logs[l].key, k->key) == 0) {
+            /* the same row identity again: must be the same row */
+            ck_assert_msg(s->logs[l].ts == k->ts, "%s: row 1 was %.1f, now %.1f", k->key,
+                          s->logs[l].ts, k->ts);
+            s->repeats++;
+            return 0;
+        }
+    }
+    ck_assert_uint_lt(s->nlogs, 4096);
     snprintf(s->logs[s->nlogs].key, sizeof(s->logs[0].key), "%s", k->key);
     s->logs[s->nlogs].ts = k->ts;
     s->logs[s->nlogs].proxy = c->idx;
@@ -260,8 +304,7 @@ static void worker_step(struct sim *s, unsigned w)
         struct sl_log_val vals[2] = {{.present = true, .s = tsbuf},
                                      {.present = true, .s = sc->keys[i]}};
         struct sl_wire_section rec = {.schema = kh_schema, .n_records = 1, .vals = vals};
-        int rc = sl_ring_worker_insert(s->wk[w], "hosts", sc->keys[i], sc->ts[i], &rec);
-        ck_assert_int_ge(rc, 0);
+        ck_assert_int_eq(sl_ring_worker_insert(s->wk[w], "hosts", sc->keys[i], sc->ts[i], &rec), 0);
         worker_clock(s, w, sc->ts[i]);
     } else if (!sc->finished) {
         sc->finished = true;
@@ -314,7 +357,7 @@ static void deliver(struct sim *s, struct qmsg *m)
         if (msg.type == SL_WIRE_ACK)
             sl_ring_worker_ack(w, msg.u.ack.seq);
         else if (msg.type == SL_WIRE_KNOWN && (msg.u.known.flags & SL_WIRE_KF_DOWN))
-            ck_assert_int_eq(sl_ring_worker_learn(w, &msg.u.known), 0);
+            s->downs++;
         else
             ck_abort_msg("unexpected message to a worker");
     }
@@ -412,6 +455,7 @@ static double expected_ts(const struct sim *s, const char *key)
 static void kill_proxy(struct sim *s, unsigned p)
 {
     s->dead[p] = true;
+    s->killed = true;
     ck_assert_int_eq(sl_ring_view_set_live(&s->view, s->pn[p], false), 0);
     s->view.epoch++;
     /* the manager's view reaches each node at its own time */
@@ -470,12 +514,10 @@ static void sim_run(struct sim *s, int victim, unsigned kill_at)
     }
 }
 
-/* Every key inserted is logged; each key's logged records all carry its
- * earliest ts (so repeats are the same row, dropped by the logger). Returns
- * the number of raw repeats. */
+/* Every key inserted was logged once (after the logger's de-duplication)
+ * with its earliest ts. Returns how many identical rows were dropped. */
 static unsigned check_logs(struct sim *s)
 {
-    unsigned repeats = 0;
     for (unsigned w = 0; w < s->nw; w++) {
         for (unsigned i = 0; i < s->sc[w].n; i++) {
             const char *key = s->sc[w].keys[i];
@@ -488,15 +530,12 @@ static unsigned check_logs(struct sim *s)
                               s->logs[l].ts, want);
                 n++;
             }
-            ck_assert_msg(n >= 1, "%s never logged", key);
-            if (expected_ts(s, key) == s->sc[w].ts[i])
-                repeats += n - 1;
+            ck_assert_msg(n == 1, "%s logged %u times", key, n);
         }
     }
-    /* every log entry is for an inserted key */
     for (unsigned l = 0; l < s->nlogs; l++)
         ck_assert(expected_ts(s, s->logs[l].key) >= 0);
-    return repeats;
+    return s->repeats;
 }
 
 static void check_settled(struct sim *s)
@@ -538,25 +577,7 @@ START_TEST(single_proxy_logs_earliest)
     ck_assert_uint_eq(s.nlogs, 1);
     ck_assert(s.logs[0].ts == 10);
     check_settled(&s);
-    sim_free(&s);
-}
-END_TEST
-
-START_TEST(down_does_not_hide_an_earlier_sighting)
-{
-    struct sim s;
-    sim_init(&s, 1, 2, 9);
-    char ts[] = "5.0";
-    struct sl_log_val vals[2] = {{.present = true, .s = ts}, {.present = true, .s = "10.0.0.9"}};
-    struct sl_wire_section rec = {.schema = kh_schema, .n_records = 1, .vals = vals};
-    struct sl_wire_known k = {.set = "hosts", .key = "10.0.0.9", .origin = "w1", .seq = 1,
-                              .entry = "p1", .ts = 50, .flags = SL_WIRE_KF_DOWN, .rec = rec};
-    ck_assert_int_eq(sl_ring_worker_learn(s.wk[1], &k), 0);
-    ck_assert(sl_ring_worker_knows(s.wk[1], "hosts", "10.0.0.9", 60));
-    ck_assert(!sl_ring_worker_knows(s.wk[1], "hosts", "10.0.0.9", 40));
-    ck_assert_int_eq(sl_ring_worker_insert(s.wk[1], "hosts", "10.0.0.9", 60, &rec), 0);
-    ck_assert_int_eq(sl_ring_worker_insert(s.wk[1], "hosts", "10.0.0.9", 40, &rec), 1);
-    ck_assert_int_eq(sl_ring_worker_insert(s.wk[1], "hosts", "10.0.0.9", 45, &rec), 0);
+    ck_assert_uint_eq(s.downs, 2); /* each insertion went down to the other worker */
     sim_free(&s);
 }
 END_TEST
@@ -569,6 +590,7 @@ START_TEST(ring_exactly_once)
         sim_scripts(&s, 40, 60);
         sim_run(&s, -1, 0);
         ck_assert_uint_eq(check_logs(&s), 0); /* no failure: not even a repeat */
+        ck_assert_uint_gt(s.downs, 0);
         check_settled(&s);
         struct sl_ring_stats st;
         sl_ring_proxy_stats(s.px[0], &st);
@@ -622,7 +644,9 @@ START_TEST(ring_dead_proxy_heals)
     }
     /* repeats happen (the dead owner had logged); check_logs proved them
      * identical rows, which the logger de-duplicates */
-    fprintf(stderr, "ring_dead_proxy_heals: %u repeated (identical) log records\n", repeats);
+    /* some runs killed an owner after it had logged: its successor
+     * replayed, the logger dropped the identical rows */
+    ck_assert_uint_gt(repeats, 0);
 }
 END_TEST
 
@@ -670,7 +694,6 @@ static Suite *ring_suite(void)
     tcase_add_test(tc, view_successor_and_assignment);
     tcase_add_test(tc, view_owner_rendezvous);
     tcase_add_test(tc, single_proxy_logs_earliest);
-    tcase_add_test(tc, down_does_not_hide_an_earlier_sighting);
     tcase_add_test(tc, ring_exactly_once);
     tcase_add_test(tc, ring_duplicate_resend_applies_once);
     tcase_add_test(tc, ring_dead_proxy_heals);

@@ -186,7 +186,8 @@ START_TEST(port_scan_14_15)
     sl_scan_agg_observe(a, &o);
     ck_assert_int_eq(r.n, 1);
     ck_assert_str_eq(r.note[0], "Scan::Port_Scan");
-    ck_assert_str_eq(r.msg[0], "8.0.0.7 scanned at least 15 unique ports of host 192.168.9.9 in 0m9s");
+    ck_assert_str_eq(r.msg[0],
+                     "8.0.0.7 scanned at least 15 unique ports of host 192.168.9.9 in 0m9s");
     ck_assert_str_eq(r.sub[0], "remote");
     ck_assert(r.has_dst[0]);
     ck_assert_int_eq(r.p[0], -1);
@@ -251,8 +252,8 @@ START_TEST(with_notice_suppression)
     for (int epoch = 0; epoch < 2; epoch++)
         for (unsigned i = 1; i <= 25; i++) {
             /* one host per port and one port per host: both stats grow */
-            struct sl_scan_obs o = obs(epoch * 300.0 + i, 3, 5, (unsigned)epoch * 100 + i,
-                                       (uint16_t)(100 + i));
+            struct sl_scan_obs o =
+                obs(epoch * 300.0 + i, 3, 5, (unsigned)epoch * 100 + i, (uint16_t)(100 + i));
             sl_scan_agg_observe(a, &o);
         }
     /* epoch 0: neither crosses (one host per port, one port per host) */
@@ -308,7 +309,8 @@ START_TEST(many_workers_merge)
         sl_scan_agg_observe(a, &sorted[i]);
     sl_scan_agg_free(a);
     ck_assert_int_eq(ref.n, 1);
-    ck_assert_str_eq(ref.msg[0], "10.0.0.1 scanned at least 25 unique hosts on port 445/tcp in 0m8s");
+    ck_assert_str_eq(ref.msg[0],
+                     "10.0.0.1 scanned at least 25 unique hosts on port 445/tcp in 0m8s");
 
     /* cluster: per-worker streams (each in order), arriving in batches of
      * 7 from worker 0, then 1, then 2, ...; watermark = min last ts */
@@ -412,7 +414,8 @@ START_TEST(ipv6_scanner)
         sl_scan_agg_observe(a, &o);
     }
     ck_assert_int_eq(r.n, 1);
-    ck_assert_str_eq(r.msg[0], "2001:db8::1 scanned at least 15 unique ports of host 2001:db8::2 in 0m14s");
+    ck_assert_str_eq(r.msg[0],
+                     "2001:db8::1 scanned at least 15 unique ports of host 2001:db8::2 in 0m14s");
     ck_assert_str_eq(r.ident[0], "2001:db8::1");
     sl_scan_agg_free(a);
 }

@@ -1,0 +1,253 @@
+/* lab_ctl: start / stop / status / netstats. See lab_ctl.h. */
+#include "lab_ctl.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lab_cluster.h"
+#include "lab_ctx.h"
+#include "lab_fe.h"
+
+/* Counter names a worker's NODE.stats may use for packets seen / dropped by
+ * capture / at the link; the first one found counts. */
+static const char *const pkt_names[] = {"pkts_proc", "packets", "pkts_recvd", NULL};
+static const char *const drop_names[] = {"pkts_dropped", "dropped", NULL};
+static const char *const link_names[] = {"pkts_link", "link", NULL};
+
+static int counter(const struct lab_ctx *c, const char *node, const char *const *names, uint64_t *v)
+{
+    for (; *names; names++)
+        if (lab_cluster_counter(c, node, *names, v) == 0)
+            return 0;
+    return -ENOENT;
+}
+
+/* Loads the topology and opens the run directory of a live lab. */
+static int open_lab(struct lab_ctx *c, const char *topology, const struct lab_replay_opts *o,
+                    bool need_up)
+{
+    char dir[PATH_MAX];
+    int rc;
+    if (lab_topo_load(topology, c->t, stderr) != 0)
+        return 2;
+    if (o->run_dir)
+        snprintf(dir, sizeof(dir), "%s", o->run_dir);
+    else if (lab_run_default_dir(c->t->name, dir, sizeof(dir)) < 0)
+        return 1;
+    if ((rc = lab_run_open(&c->run, dir, c->t->name, need_up)) < 0) {
+        fprintf(stderr, "sluicectl: %s: %s\n", dir,
+                rc == -EBUSY    ? "in use by another sluicectl"
+                : rc == -ENOENT ? "no such lab run (run 'sluicectl up')"
+                                : strerror(-rc));
+        return 1;
+    }
+    c->run_open = true;
+    c->live = true;
+    c->tty = isatty(STDERR_FILENO) && !o->quiet;
+    snprintf(c->cluster_ini, sizeof(c->cluster_ini), "%s/cluster.ini", c->run.dir);
+    snprintf(c->fe_ini, sizeof(c->fe_ini), "%s/frontend.ini", c->run.dir);
+    snprintf(c->fe_ctl, sizeof(c->fe_ctl), "%s/frontend.ctl", c->run.dir);
+    snprintf(c->state_dir, sizeof(c->state_dir), "%s/state", c->run.dir);
+    snprintf(c->loggers_dir, sizeof(c->loggers_dir), "%s/%s", o->out, "loggers");
+    return 0;
+}
+
+static void close_lab(struct lab_ctx *c)
+{
+    if (c->run_open)
+        lab_run_close(&c->run);
+    lab_json_free(c->fe_last);
+}
+
+static int journal(struct lab_ctx *c, struct lab_ent **ents, size_t *n, size_t *n_ns,
+                   size_t *n_proc)
+{
+    int rc = lab_run_load(&c->run, ents, n);
+    *n_ns = *n_proc = 0;
+    for (size_t i = 0; rc == 0 && i < *n; i++) {
+        *n_ns += (*ents)[i].kind == LAB_ENT_NS;
+        *n_proc += (*ents)[i].kind == LAB_ENT_PROC;
+    }
+    return rc;
+}
+
+int lab_ctl_start(const char *topology, const struct lab_replay_opts *o)
+{
+    struct lab_ctx *c = calloc(1, sizeof(*c));
+    struct lab_ent *ents = NULL;
+    size_t n, n_ns, n_proc;
+    int ret = 1;
+    if (!c || !(c->t = calloc(1, sizeof(*c->t))))
+        goto out;
+    lab_signals_install();
+    if ((ret = open_lab(c, topology, o, true)) != 0)
+        goto out;
+    ret = 1;
+    if (journal(c, &ents, &n, &n_ns, &n_proc) < 0)
+        goto out;
+    if (!n_ns) {
+        fprintf(stderr, "sluicectl: lab %s is not up: run 'sluicectl up %s' first\n", c->t->name,
+                topology);
+        goto out;
+    }
+    if (n_proc) {
+        fprintf(stderr, "sluicectl: lab %s already runs processes: 'sluicectl stop' first\n",
+                c->t->name);
+        goto out;
+    }
+    c->hash = o->hash;
+    c->base_port = c->t->base_port;
+    if (lab_find_bin(o->bin_dir, "cluster", "sluice-node", c->node_bin, sizeof(c->node_bin)) < 0 ||
+        lab_find_bin(o->bin_dir, "frontend", "frontend-dpdk", c->fe_bin, sizeof(c->fe_bin)) < 0)
+        goto out;
+    if (lab_mkdir_p(c->state_dir, 0755) < 0 || lab_mkdir_p(c->loggers_dir, 0755) < 0 ||
+        lab_write_cluster_ini(c) < 0)
+        goto out;
+    if (lab_cluster_start(c) < 0 || lab_fe_start(c) < 0) {
+        lab_cluster_stop(c, 5000);
+        goto out;
+    }
+    /* The frontend has no pcap to finish: give it a moment to fail loudly. */
+    lab_sleep_ms(1500);
+    if (!lab_proc_running(&c->fe)) {
+        fprintf(stderr, "sluicectl: the frontend stopped at once; see %s/logs/frontend.log\n",
+                c->run.dir);
+        lab_cluster_stop(c, 5000);
+        goto out;
+    }
+    printf("lab %s started: %u nodes and the frontend; send traffic into tap0 in namespace "
+           "sl-%s-%s; logs go to %s\n",
+           c->t->name, c->n_proc, c->t->name, c->t->fe.host, c->loggers_dir);
+    ret = 0;
+out:
+    free(ents);
+    if (c) {
+        close_lab(c);
+        free(c->t);
+    }
+    free(c);
+    return ret;
+}
+
+int lab_ctl_stop(const char *topology, const struct lab_replay_opts *o)
+{
+    struct lab_ctx *c = calloc(1, sizeof(*c));
+    struct lab_ent *ents = NULL;
+    size_t n, n_ns, n_proc;
+    int ret = 1;
+    if (!c || !(c->t = calloc(1, sizeof(*c->t))))
+        goto out;
+    if ((ret = open_lab(c, topology, o, false)) != 0)
+        goto out;
+    ret = 1;
+    if (journal(c, &ents, &n, &n_ns, &n_proc) < 0)
+        goto out;
+    ret = 0;
+    /* reverse start order: the frontend (started last) first */
+    for (size_t i = n; i-- > 0;) {
+        if (ents[i].kind != LAB_ENT_PROC)
+            continue;
+        int rc = lab_proc_stop_ent(&ents[i], 15000);
+        if (rc < 0) {
+            fprintf(stderr, "sluicectl: %s (pid %ld) would not stop\n", ents[i].name,
+                    (long)ents[i].pid);
+            ret = 1;
+            continue;
+        }
+        printf("%-16s %s\n", ents[i].name, rc ? "stopped" : "was not running (crashed)");
+        lab_run_forget(&c->run, &ents[i]);
+    }
+out:
+    free(ents);
+    if (c) {
+        close_lab(c);
+        free(c->t);
+    }
+    free(c);
+    return ret;
+}
+
+static const struct lab_ent *find_proc(const struct lab_ent *e, size_t n, const char *node)
+{
+    for (size_t i = n; i-- > 0;)
+        if (e[i].kind == LAB_ENT_PROC && strcmp(e[i].name, node) == 0)
+            return &e[i];
+    return NULL;
+}
+
+int lab_ctl_status(const char *topology, const struct lab_replay_opts *o, bool netstats)
+{
+    struct lab_ctx *c = calloc(1, sizeof(*c));
+    struct lab_ent *ents = NULL;
+    size_t n = 0, n_ns, n_proc;
+    int ret = 1;
+    if (!c || !(c->t = calloc(1, sizeof(*c->t))))
+        goto out;
+    if ((ret = open_lab(c, topology, o, false)) != 0)
+        goto out;
+    ret = 1;
+    if (journal(c, &ents, &n, &n_ns, &n_proc) < 0)
+        goto out;
+    ret = 0;
+    if (!netstats)
+        printf("%-16s %-9s %-10s %8s %-8s %12s %10s\n", "node", "type", "host", "pid", "state",
+               "packets", "drops");
+    for (unsigned i = 0; i <= c->t->n_nodes; i++) {
+        bool fe = i == c->t->n_nodes;
+        const char *name = fe ? "frontend" : c->t->nodes[i].name;
+        const char *type = fe ? "frontend" : lab_node_type_name(c->t->nodes[i].type);
+        const char *host = fe ? c->t->fe.host : c->t->nodes[i].host;
+        const struct lab_ent *e = find_proc(ents, n, name);
+        const char *state = !e ? "stopped" : lab_ent_proc_alive(e) ? "running" : "crashed";
+        uint64_t pk = 0, dr = 0, ln = 0;
+        bool have = counter(c, name, pkt_names, &pk) == 0;
+        counter(c, name, drop_names, &dr);
+        counter(c, name, link_names, &ln);
+        if (fe && e && lab_ent_proc_alive(e)) {
+            char reply[1 << 16];
+            struct lab_json *j = NULL;
+            if (lab_fe_ctl(c, "stats", reply, sizeof(reply)) == 0 &&
+                (j = lab_json_parse(reply, strlen(reply))) != NULL) {
+                pk = lab_json_u64(j, "in.packets");
+                dr = lab_json_u64(j, "drops.total");
+                have = true;
+            }
+            lab_json_free(j);
+        }
+        if (netstats) {
+            if (fe || c->t->nodes[i].type != LAB_NODE_WORKER)
+                continue;
+            char path[LAB_PATH + 80];
+            struct stat st;
+            snprintf(path, sizeof(path), "%s/%s.stats", c->state_dir, name);
+            double when = stat(path, &st) == 0 ? (double)st.st_mtime : 0;
+            printf("%16s: %.6f recvd=%llu dropped=%llu link=%llu\n", name, when,
+                   (unsigned long long)pk, (unsigned long long)dr,
+                   (unsigned long long)(ln ? ln : pk + dr));
+            continue;
+        }
+        char pid[16] = "-", pks[24] = "-", drs[24] = "-";
+        if (e)
+            snprintf(pid, sizeof(pid), "%ld", (long)e->pid);
+        if (have) {
+            snprintf(pks, sizeof(pks), "%llu", (unsigned long long)pk);
+            snprintf(drs, sizeof(drs), "%llu", (unsigned long long)dr);
+        }
+        printf("%-16s %-9s %-10s %8s %-8s %12s %10s\n", name, type, host, pid, state, pks, drs);
+        if (e && !lab_ent_proc_alive(e))
+            ret = 1; /* zeekctl status: a crashed node is worth an exit status */
+    }
+out:
+    free(ents);
+    if (c) {
+        close_lab(c);
+        free(c->t);
+    }
+    free(c);
+    return ret;
+}
