@@ -17,6 +17,8 @@ static const struct role roles[] = {
     {"logger", sl_node_logger, "cluster logger: write the log batches nodes send"},
     {"manager", sl_node_manager, "cluster manager: liveness, notices, scan aggregation"},
     {"proxy", sl_node_proxy, "cluster proxy: one member of the known-set ring"},
+    {"worker", sl_node_worker, "cluster worker: analyse a capture, ship the results"},
+    {"local-cluster", sl_node_local_cluster, "run a whole cluster on loopback over a pcap"},
 };
 
 static void usage(FILE *f)

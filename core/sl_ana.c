@@ -13,8 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define FRAG_TIMEOUT             300.0 /* frag_timeout */
-#define FRAG_MAX                 8192  /* reassemblies in progress (oldest dropped beyond) */
+#define FRAG_TIMEOUT             300.0       /* frag_timeout */
+#define FRAG_MAX                 8192        /* reassemblies in progress (oldest dropped beyond) */
+#define FRAG_MEM_MAX             (64u << 20) /* fragment bytes held at most */
 #define FRAG_MAX_BLOCKS          512
 #define FRAG_HDR_MAX             512
 #define FRAG_BUCKETS             4096
@@ -97,6 +98,7 @@ struct sl_ana {
     struct frag *fb[FRAG_BUCKETS];
     struct frag *fhead, *ftail;
     size_t nfrag;
+    size_t frag_bytes; /* fragment data held, bounded by FRAG_MEM_MAX */
     struct tun tun[TUN_SLOTS];
     bool processed;   /* the current frame reached a connection */
     bool weird_taken; /* the decoder's weird was raised on a connection */
@@ -1021,8 +1023,10 @@ static void frag_free(struct sl_ana *a, struct frag *f)
         f->next->prev = f->prev;
     else
         a->ftail = f->prev;
-    for (uint32_t i = 0; i < f->n; i++)
+    for (uint32_t i = 0; i < f->n; i++) {
+        a->frag_bytes -= f->b[i].upper - f->b[i].seq;
         free(f->b[i].data);
+    }
     free(f->b);
     free(f);
     a->nfrag--;
@@ -1126,6 +1130,7 @@ static void frag_insert(struct sl_ana *a, struct frag *f, const struct sl_pkt_ip
         if (!d)
             return;
         memcpy(d, data, end - seq);
+        a->frag_bytes += end - seq;
         memmove(&f->b[i + 1], &f->b[i], (f->n - i) * sizeof(*f->b));
         f->b[i] = (struct fblk){seq, end, d};
         f->n++;
@@ -1283,6 +1288,9 @@ static void fragment(struct sl_ana *a, const struct sl_pkt *p, int i, struct sl_
         f->frag_size = upper;
     }
     frag_insert(a, f, ip, ip->frag_off, upper, h + hdr_len);
+    /* Bounded memory: the oldest unfinished datagrams go first. */
+    while (a->frag_bytes > FRAG_MEM_MAX && a->fhead && a->fhead != f)
+        frag_free(a, a->fhead);
 
     uint32_t n = 0;
     uint8_t *dgram = frag_complete(a, f, ip, &n);

@@ -358,7 +358,7 @@ static void on_tick(void *ctx, struct sl_ana *a, double now)
         sl_notice_expire(m->notice, now);
         m->last_sweep = now;
     }
-    if (m->stats) {
+    if (m->stats && sl_stats_due(m->stats, now)) {
         struct sl_stats_snap s;
         snapshot(m, &s);
         sl_stats_tick(m->stats, now, &s);

@@ -33,6 +33,7 @@
 #define TOO_LARGE_SEQ_DELTA                     1048576
 #define MAX_TIMER_EXPIRES                       300
 #define HIST_MAX                                1024
+#define STREAM_COPY_MAX                         (256ull << 20) /* out-of-order payload kept for modules */
 
 /* TCP_Endpoint::HistoryMasks */
 #define HIST_SYN_PKT        0x1
@@ -76,6 +77,7 @@ struct blk {
 
 struct reasm {
     uint64_t last_reassem_seq, trim_seq;
+    uint64_t *copied; /* the table's count of bytes held in block copies */
     struct blk *b;
     uint32_t head, n, cap; /* live blocks are b[head .. head+n) */
     uint64_t data_size;
@@ -139,6 +141,7 @@ struct sl_conn_tab {
     size_t heap_n, heap_cap;
     struct sl_conn_stats st;
     bool terminating;
+    uint64_t copied;
 };
 
 static inline struct conn *priv(struct sl_conn *c)
@@ -516,7 +519,7 @@ static bool want_flip(const struct sl_conn_id *id, const struct sl_conn_tcp *tcp
     return false;
 }
 
-static void tcp_init(struct conn *c)
+static void tcp_init(struct sl_conn_tab *t, struct conn *c)
 {
     struct tcp *p = c->tcp;
     for (int i = 0; i < 2; i++) {
@@ -525,6 +528,7 @@ static void tcp_init(struct conn *c)
         e->peer = &p->ep[1 - i];
         e->chk_thresh = e->rxmt_thresh = e->win0_thresh = e->gap_thresh = 1;
         e->r.last_reassem_seq = e->r.trim_seq = 1;
+        e->r.copied = &t->copied;
     }
     p->orig = &p->ep[0];
     p->resp = &p->ep[1];
@@ -573,13 +577,22 @@ void sl_conn_flip(struct sl_conn_tab *t, struct sl_conn *c)
     flip_roles(t, priv(c), true);
 }
 
+static void blk_data_free(struct reasm *r, struct blk *b)
+{
+    if (b->data) {
+        *r->copied -= b->upper - b->seq;
+        free(b->data);
+        b->data = NULL;
+    }
+}
+
 static void free_conn(struct conn *c)
 {
     if (c->tcp) {
         for (int i = 0; i < 2; i++) {
             struct reasm *r = &c->tcp->ep[i].r;
             for (uint32_t k = 0; k < r->n; k++)
-                free(r->b[r->head + k].data);
+                blk_data_free(r, &r->b[r->head + k]);
             free(r->b);
         }
         free(c->tcp);
@@ -648,7 +661,7 @@ static struct conn *new_conn(struct sl_conn_tab *t, const struct sl_conn_id *id,
             free(c);
             return NULL;
         }
-        tcp_init(c);
+        tcp_init(t, c);
     }
     memcpy(c->key, key, KEYLEN);
     c->hash = h;
@@ -879,10 +892,14 @@ static int blk_insert_at(struct reasm *r, uint32_t pos, uint64_t seq, uint64_t u
     base[pos].seq = seq;
     base[pos].upper = upper;
     base[pos].data = NULL;
-    if (keep && data) {
+    /* Copies of out-of-order payload for stream consumers, within a global
+     * budget (beyond it they miss those bytes; accounting is unaffected). */
+    if (keep && data && *r->copied + (upper - seq) <= STREAM_COPY_MAX) {
         base[pos].data = malloc(upper - seq);
-        if (base[pos].data)
+        if (base[pos].data) {
             memcpy(base[pos].data, data, upper - seq);
+            *r->copied += upper - seq;
+        }
     }
     r->n++;
     r->data_size += upper - seq;
@@ -930,7 +947,7 @@ static void blk_pop_front(struct reasm *r)
 {
     struct blk *b = rb(r, 0);
     r->data_size -= b->upper - b->seq;
-    free(b->data);
+    blk_data_free(r, b);
     r->head++;
     r->n--;
     if (r->n == 0)
@@ -977,8 +994,17 @@ static void block_inserted(struct sl_conn_tab *t, struct conn *c, struct reasm *
         r->last_reassem_seq += len;
         if (!r->skip_deliveries)
             deliver(t, c, e, d, len);
-        free(b->data);
-        b->data = NULL;
+        blk_data_free(r, b);
+        /* Delivered data is kept only as ranges until acked; contiguous
+         * ranges are merged so a one-sided capture costs O(holes). */
+        struct blk *prev = i ? rb(r, i - 1) : NULL;
+        if (prev && !prev->data && prev->upper == b->seq) {
+            prev->upper = b->upper;
+            struct blk *base = r->b + r->head;
+            memmove(base + i, base + i + 1, (r->n - i - 1) * sizeof(*base));
+            r->n--;
+            i--;
+        }
     }
     /* Trim delivered data right away when nothing was acked yet and the
      * endpoint has sent more than an initial window. */
@@ -1059,6 +1085,11 @@ static uint64_t reasm_trim(struct sl_conn_tab *t, struct conn *c, struct reasm *
             num_missing += seq - up;
         }
         blk_pop_front(r);
+    }
+    /* A merged range acked in part keeps only its unacked tail. */
+    if (r->n && rb(r, 0)->seq < seq && !rb(r, 0)->data && rb(r, 0)->upper <= r->last_reassem_seq) {
+        r->data_size -= seq - rb(r, 0)->seq;
+        rb(r, 0)->seq = seq;
     }
     if (r->n && rb(r, 0)->seq == r->last_reassem_seq)
         block_inserted(t, c, r, 0, NULL, 0);

@@ -242,8 +242,8 @@ uint64_t sl_conn_endp_size(const struct sl_conn *c, bool orig); /* endpoint$size
 /* TCPSessionAdapter::IsPartial(): a side began without a SYN. Zeek's HTTP,
  * POP3, IMAP, ... analyzers ignore the stream of a partial connection. */
 bool sl_conn_tcp_is_partial(const struct sl_conn *c);
-const char *sl_conn_state_str(const struct sl_conn *c);         /* conn_state */
-const char *sl_conn_trans_name(uint8_t trans);                  /* "tcp", ... */
+const char *sl_conn_state_str(const struct sl_conn *c); /* conn_state */
+const char *sl_conn_trans_name(uint8_t trans);          /* "tcp", ... */
 
 /* Ends the input: fires attempt timers, removes everything in key order. */
 void sl_conn_finish(struct sl_conn_tab *t);

@@ -221,6 +221,15 @@ static void loss_record(struct sl_stats *s, double now, const struct sl_stats_sn
     s->cl_last_gaps = c->gap_events;
 }
 
+bool sl_stats_due(const struct sl_stats *s, double now)
+{
+    if (!s)
+        return false;
+    if (!s->st_started || now >= s->st_due)
+        return true;
+    return s->cfg.capture_loss && (s->cl_phase == 0 || (s->cl_phase == 1 && now >= s->cl_due));
+}
+
 void sl_stats_tick(struct sl_stats *s, double now, const struct sl_stats_snap *snap)
 {
     if (!s || !snap)

@@ -132,6 +132,10 @@ void sl_stats_free(struct sl_stats *s);
  * (including this packet). Writes what is due. */
 void sl_stats_tick(struct sl_stats *s, double now, const struct sl_stats_snap *snap);
 
+/* Whether sl_stats_tick() at `now` would write anything (so that a caller
+ * gathers its counters only then, not for every packet). */
+bool sl_stats_due(const struct sl_stats *s, double now);
+
 /* The input ended at network time now: the last records. */
 void sl_stats_finish(struct sl_stats *s, double now, const struct sl_stats_snap *snap);
 

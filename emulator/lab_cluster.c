@@ -245,3 +245,24 @@ int lab_cluster_counter(const struct lab_ctx *c, const char *node, const char *n
     fclose(f);
     return rc;
 }
+
+static int first_counter(const struct lab_ctx *c, const char *node, const char *const *names,
+                         uint64_t *v)
+{
+    for (; *names; names++)
+        if (lab_cluster_counter(c, node, *names, v) == 0)
+            return 0;
+    return -ENOENT;
+}
+
+int lab_cluster_packets(const struct lab_ctx *c, const char *node, uint64_t *v)
+{
+    static const char *const names[] = {"pkts_proc", "packets", "pkts_recvd", NULL};
+    return first_counter(c, node, names, v);
+}
+
+int lab_cluster_drops(const struct lab_ctx *c, const char *node, uint64_t *v)
+{
+    static const char *const names[] = {"pkts_dropped", "dropped", NULL};
+    return first_counter(c, node, names, v);
+}

@@ -31,4 +31,9 @@ struct lab_proc *lab_cluster_proc(struct lab_ctx *c, int node);
 /* Reads counter `name` of node from RUN/state/NODE.stats. 0 or -errno. */
 int lab_cluster_counter(const struct lab_ctx *c, const char *node, const char *name, uint64_t *v);
 
+/* A worker's packets analysed / dropped by capture, from its NODE.stats
+ * (whichever of the usual counter names it writes). 0 or -ENOENT. */
+int lab_cluster_packets(const struct lab_ctx *c, const char *node, uint64_t *v);
+int lab_cluster_drops(const struct lab_ctx *c, const char *node, uint64_t *v);
+
 #endif

@@ -13,19 +13,6 @@
 #include "lab_ctx.h"
 #include "lab_fe.h"
 
-/* Counter names a worker's NODE.stats may use for packets seen / dropped by
- * capture / at the link; the first one found counts. */
-static const char *const pkt_names[] = {"pkts_proc", "packets", "pkts_recvd", NULL};
-static const char *const drop_names[] = {"pkts_dropped", "dropped", NULL};
-static const char *const link_names[] = {"pkts_link", "link", NULL};
-
-static int counter(const struct lab_ctx *c, const char *node, const char *const *names, uint64_t *v)
-{
-    for (; *names; names++)
-        if (lab_cluster_counter(c, node, *names, v) == 0)
-            return 0;
-    return -ENOENT;
-}
 
 /* Loads the topology and opens the run directory of a live lab. */
 static int open_lab(struct lab_ctx *c, const char *topology, const struct lab_replay_opts *o,
@@ -205,9 +192,10 @@ int lab_ctl_status(const char *topology, const struct lab_replay_opts *o, bool n
         const struct lab_ent *e = find_proc(ents, n, name);
         const char *state = !e ? "stopped" : lab_ent_proc_alive(e) ? "running" : "crashed";
         uint64_t pk = 0, dr = 0, ln = 0;
-        bool have = counter(c, name, pkt_names, &pk) == 0;
-        counter(c, name, drop_names, &dr);
-        counter(c, name, link_names, &ln);
+        bool have = lab_cluster_packets(c, name, &pk) == 0;
+        lab_cluster_drops(c, name, &dr);
+        if (lab_cluster_counter(c, name, "pkts_link", &ln) < 0)
+            ln = 0;
         if (fe && e && lab_ent_proc_alive(e)) {
             char reply[1 << 16];
             struct lab_json *j = NULL;

@@ -462,6 +462,11 @@ static void report_capture(struct replay *r)
             continue; /* a shared NIC's link drops cannot be split by worker */
         char stage[96];
         if (rep->w[w].killed) {
+            /* its stats.log rows may never have been written: its last
+             * heartbeat's counters are the best word on what it analysed */
+            uint64_t hb = 0;
+            if (lab_cluster_packets(&r->c, n->name, &hb) == 0 && hb > proc[w])
+                proc[w] = hb;
             uint64_t lost = in > proc[w] ? in - proc[w] : 0;
             lab_report_drop(rep, "worker", rep->w[w].name, "killed", lost);
             lab_report_event(rep,

@@ -167,6 +167,28 @@ static void on_event(void *ctx, struct sl_ana *a, struct sl_conn *c, enum sl_con
     events[ev]++;
 }
 
+static char stream[256];
+static size_t stream_len;
+
+static void on_conn_new_want(void *ctx, struct sl_ana *a, struct sl_conn *c)
+{
+    (void)ctx;
+    (void)a;
+    c->want |= SL_CONN_WANT_STREAM;
+}
+
+static void on_data(void *ctx, struct sl_ana *a, struct sl_conn *c, bool is_orig, const uint8_t *d,
+                    uint32_t n)
+{
+    (void)ctx;
+    (void)a;
+    (void)c;
+    if (is_orig && stream_len + n < sizeof(stream)) {
+        memcpy(stream + stream_len, d, n);
+        stream_len += n;
+    }
+}
+
 static struct sl_ana *ana;
 static struct sl_net *net;
 static double now;
@@ -182,7 +204,11 @@ static void setup_max(uint64_t max_conns)
     ana = sl_ana_new(&cfg, &out);
     ck_assert_ptr_nonnull(ana);
     memset(events, 0, sizeof(events));
-    struct sl_ana_plugin pl = {.name = "events", .conn_event = on_event};
+    stream_len = 0;
+    struct sl_ana_plugin pl = {.name = "events",
+                               .conn_event = on_event,
+                               .conn_new = on_conn_new_want,
+                               .tcp_data = on_data};
     ck_assert_int_eq(sl_ana_add_plugin(ana, &pl), 0);
 }
 
@@ -597,6 +623,22 @@ START_TEST(http_service)
 }
 END_TEST
 
+START_TEST(stream_in_order)
+{
+    /* Segments out of order and retransmitted: modules get the stream once,
+     * in order. */
+    handshake();
+    tcp_text(C, S, F_ACK | F_PSH, 1006, 5001, "world");
+    tcp_text(C, S, F_ACK | F_PSH, 1001, 5001, "hello");
+    tcp_text(C, S, F_ACK | F_PSH, 1001, 5001, "hello");
+    tcp_text(C, S, F_ACK | F_PSH, 1011, 5001, "!");
+    finish();
+    ck_assert_uint_eq(stream_len, 11);
+    ck_assert_int_eq(memcmp(stream, "helloworld!", 11), 0);
+    ck_assert_str_eq(only_row()->orig_bytes, "11");
+}
+END_TEST
+
 /* ---- UDP, ICMP, timeouts, limits ---- */
 
 static void udp(struct ep s, struct ep d, size_t plen, double t)
@@ -674,6 +716,77 @@ START_TEST(icmp_echo)
     ck_assert_str_eq(r->resp_bytes, "56");
     ck_assert_str_eq(r->orig_pkts, "1");
     ck_assert_str_eq(r->resp_pkts, "1");
+}
+END_TEST
+
+START_TEST(ip_fragments)
+{
+    /* A 3008-byte UDP datagram in three fragments, sent out of order: one
+     * packet of the reassembled size, once the last piece is in. */
+    static uint8_t whole[1600 * 3];
+    struct ep a = {"10.0.0.1", 5000}, b = {"10.0.0.2", 7000};
+    size_t plen = 3000;
+    uint8_t *ip0;
+    /* Build the unfragmented packet in a big buffer with the same builder
+     * layout: Ethernet(14) + IP(20) + UDP(8) + payload. */
+    memset(whole, 0, sizeof(whole));
+    memcpy(whole, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00", 14);
+    ip0 = whole + 14;
+    uint8_t *u = ip0 + 20;
+    size_t ulen = 8 + plen;
+    u[0] = 0x13;
+    u[1] = 0x88; /* 5000 */
+    u[2] = 0x1b;
+    u[3] = 0x58; /* 7000 */
+    u[4] = (uint8_t)(ulen >> 8);
+    u[5] = (uint8_t)ulen;
+    memset(u + 8, 'y', plen);
+    inet_pton(AF_INET, a.ip, ip0 + 12);
+    inet_pton(AF_INET, b.ip, ip0 + 16);
+    uint8_t ph[4] = {0, 17, (uint8_t)(ulen >> 8), (uint8_t)ulen};
+    uint16_t ck = fold(sum16(sum16(sum16(0, ip0 + 12, 8), ph, 4), u, ulen));
+    u[6] = (uint8_t)(ck >> 8);
+    u[7] = (uint8_t)ck;
+
+    /* Fragments of 1480 data bytes: offsets 0, 1480, 2960. */
+    size_t offs[3] = {0, 1480, 2960};
+    int order[3] = {2, 0, 1};
+    for (int k = 0; k < 3; k++) {
+        size_t off = offs[order[k]];
+        size_t len = ulen - off < 1480 ? ulen - off : 1480;
+        uint8_t f[1600];
+        memcpy(f, whole, 14);
+        uint8_t *ip = f + 14;
+        memset(ip, 0, 20);
+        ip[0] = 0x45;
+        ip[2] = (uint8_t)((20 + len) >> 8);
+        ip[3] = (uint8_t)(20 + len);
+        ip[4] = 0x12;
+        ip[5] = 0x34;
+        uint16_t fo = (uint16_t)(off / 8) | (off + len < ulen ? 0x2000 : 0);
+        ip[6] = (uint8_t)(fo >> 8);
+        ip[7] = (uint8_t)fo;
+        ip[8] = 64;
+        ip[9] = 17;
+        memcpy(ip + 12, ip0 + 12, 8);
+        uint16_t hc = fold(sum16(0, ip, 20));
+        ip[10] = (uint8_t)(hc >> 8);
+        ip[11] = (uint8_t)hc;
+        memcpy(ip + 20, u + off, len);
+        sl_ana_packet(ana, 2.0 + k * 0.01, f, (uint32_t)(34 + len), (uint32_t)(34 + len),
+                      SL_DLT_EN10MB);
+        if (k < 2)
+            ck_assert_int_eq(nweirds, 0);
+    }
+    finish();
+    const struct crow *r = only_row();
+    ck_assert_str_eq(r->proto, "udp");
+    ck_assert_str_eq(r->orig_pkts, "1");
+    ck_assert_str_eq(r->history, "D");
+    struct sl_ana_stats st;
+    sl_ana_get_stats(ana, &st);
+    ck_assert_uint_eq(st.fragments, 3);
+    ck_assert_uint_eq(st.reassembled, 1);
 }
 END_TEST
 
@@ -835,6 +948,7 @@ static Suite *conn_suite(void)
     tcase_add_test(tc, seq_wraparound);
     tcase_add_test(tc, connection_reuse);
     tcase_add_test(tc, http_service);
+    tcase_add_test(tc, stream_in_order);
     suite_add_tcase(s, tc);
 
     TCase *tu = tcase_create("udp_icmp_limits");
@@ -842,6 +956,7 @@ static Suite *conn_suite(void)
     tcase_add_test(tu, udp_states);
     tcase_add_test(tu, udp_inactivity_timeout);
     tcase_add_test(tu, icmp_echo);
+    tcase_add_test(tu, ip_fragments);
     tcase_add_test(tu, eviction_bounds_table);
     tcase_add_test(tu, syn_flood_memory_flat);
     suite_add_tcase(s, tu);

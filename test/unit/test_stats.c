@@ -62,6 +62,7 @@ START_TEST(stats_timing_and_fields)
     struct sl_stats *s = mk(&r, "zeek");
     struct sl_stats_snap c = {.pkts_recvd = 1, .bytes_recvd = 60, .mem_bytes = 50u << 20};
 
+    ck_assert(sl_stats_due(s, 1000.0));
     sl_stats_tick(s, 1000.0, &c);
     ck_assert_int_eq(r.nst, 1);
     /* nothing sluice cannot count is invented: unset fields are '-' */
@@ -71,6 +72,8 @@ START_TEST(stats_timing_and_fields)
     c.bytes_recvd = 6000;
     sl_stats_tick(s, 1299.9, &c);
     ck_assert_int_eq(r.nst, 1);
+    ck_assert(!sl_stats_due(s, 1299.95)); /* next: stats at 1300, capture loss at 2199.9 */
+    ck_assert(sl_stats_due(s, 1300.0));
     c.pkts_recvd = 135;
     c.bytes_recvd = 8100;
     c.has_conns = true;
