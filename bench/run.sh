@@ -19,3 +19,13 @@ MIX=$WORK/mix.pcap
 
 echo "== decode"
 "$BUILD/bench/decode" "$MIX"
+
+echo "== frontend"
+if [ -x "$BUILD/frontend/frontend-dpdk" ]; then
+    sh "$(dirname "$0")/frontend.sh" "$BUILD"
+else
+    echo "frontend: skipped, frontend-dpdk not built (libdpdk-dev missing)"
+fi
+
+echo "== worker"; sh "$(dirname "$0")/worker.sh" "$BUILD" "$MIX"
+echo "== cluster"; sh "$(dirname "$0")/cluster.sh" "$BUILD" "$MIX"

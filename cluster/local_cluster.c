@@ -134,8 +134,9 @@ static void usage(FILE *f)
             "                       (default DIR/.cluster)\n"
             "  --keep               keep the worker pcaps in the run directory\n"
             "  --worker-rate PPS    workers read at most PPS packets/s (for fault tests)\n"
-            "  --kill NODE@S        kill -9 NODE S seconds after the workers start\n"
-            "  --restart NODE@S     kill -9 NODE at S seconds and start it again\n"
+            "  --kill NODE@S        S seconds after the start, freeze NODE (SIGSTOP) for a\n"
+            "                       second, then kill -9 it\n"
+            "  --restart NODE@S     the same, then start NODE again\n"
             "  --timeout S          give up after S seconds (default 600)\n"
             "  --hb-interval S      heartbeat period (default 0.2)\n"
             "  --dead-after S       a silent node is down after S (default 2)\n",
@@ -247,7 +248,8 @@ static bool port_free(unsigned port)
         return false;
     int one = 1;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = bind(s, (struct sockaddr *)&a, sizeof(a)) == 0;
     close(s);
@@ -300,7 +302,19 @@ struct held {
     int worker; /* -2: not known yet */
 };
 
+/* The timeline: for every packet of the input, in order, its time and the
+ * worker it went to. A worker reads it next to its pcap and moves its
+ * network time at the other workers' packets too (sl_ana_advance), as one
+ * process reading everything would: timers (connection timeouts, deferred
+ * commits, scan attempts) then fire at the same network times. */
+struct tl_rec {
+    double ts;
+    uint32_t worker;
+    uint32_t pad;
+};
+
 struct splitter {
+    FILE *timeline;
     pcap_dumper_t *out[SL_RING_MAX];
     pcap_t *dead;
     struct held *q; /* FIFO, original order */
@@ -317,6 +331,9 @@ static void emit(struct splitter *s, const struct pcap_pkthdr *h, const u_char *
     }
     pcap_dump((u_char *)s->out[w], h, d);
     s->count[w]++;
+    struct tl_rec r = {.ts = (double)h->ts.tv_sec + (double)h->ts.tv_usec / 1e6,
+                       .worker = (uint32_t)w};
+    fwrite(&r, sizeof(r), 1, s->timeline);
 }
 
 static void flush_ready(struct splitter *s)
@@ -332,8 +349,7 @@ static void flush_ready(struct splitter *s)
         s->head = 0;
 }
 
-static struct held *enqueue(struct splitter *s, const struct pcap_pkthdr *h, const u_char *d,
-                            int w)
+static struct held *enqueue(struct splitter *s, const struct pcap_pkthdr *h, const u_char *d, int w)
 {
     if (s->head + s->n == s->cap) {
         if (s->head) {
@@ -388,6 +404,14 @@ static int split(struct lc *c)
     struct splitter s = {.count = c->split_pkts};
     s.dead = pcap_open_dead(dlt, 262144);
     int rc = 0;
+    char tl[4300];
+    snprintf(tl, sizeof(tl), "%s/timeline", c->run_dir);
+    s.timeline = fopen(tl, "wb");
+    if (!s.timeline) {
+        lc_err("%s: %s", tl, strerror(errno));
+        rc = -EIO;
+        goto out;
+    }
     for (unsigned w = 0; w < c->workers && s.dead; w++) {
         char path[4300];
         snprintf(path, sizeof(path), "%s/worker-%u.pcap", c->run_dir, w + 1);
@@ -456,6 +480,8 @@ static int split(struct lc *c)
             c->split_total, c->pcap, c->workers, c->hash, st.frag_hits, st.frag_held,
             st.frag_orphans, st.icmp_steered);
 out:
+    if (s.timeline && fclose(s.timeline) != 0)
+        rc = -EIO;
     for (unsigned w = 0; w < c->workers; w++)
         if (s.out[w])
             pcap_dump_close(s.out[w]);
@@ -555,6 +581,9 @@ static void build_children(struct lc *c)
         struct child *k = add_child(c, "worker", name, SL_TOPO_WORKER);
         snprintf(dir, sizeof(dir), "%s/worker-%u.pcap", c->run_dir, i + 1);
         arg(k, "-r");
+        arg(k, dir);
+        snprintf(dir, sizeof(dir), "%s/timeline", c->run_dir);
+        arg(k, "--timeline");
         arg(k, dir);
         analysis_args(c, k);
         if (c->checksums_off)
@@ -708,9 +737,14 @@ static void apply_faults(struct lc *c, double elapsed)
             lc_info("fault: %s is not running; nothing to kill", f->node);
             continue;
         }
-        lc_info("fault: kill -9 %s (pid %d) at %.1f s%s", k->name, (int)k->pid, elapsed,
-                f->restart ? ", then start it again" : "");
+        /* frozen first, so that it dies with work in flight: messages
+         * taken in but not handled, batches written but not acknowledged */
+        lc_info("fault: freeze %s (pid %d) at %.1f s, kill -9 it a second later%s", k->name,
+                (int)k->pid, elapsed, f->restart ? ", then start it again" : "");
         k->killed = true;
+        kill(k->pid, SIGSTOP);
+        struct timespec fz = {1, 0};
+        nanosleep(&fz, NULL);
         kill(k->pid, SIGKILL);
         waitpid(k->pid, &k->status, 0);
         k->running = false;
@@ -761,17 +795,18 @@ static int stop_role(enum sl_topo_type type, double timeout)
 /* Runs the cluster until it drained. 0 or -1. */
 static int run(struct lc *c)
 {
+    double t0 = nc_mono(), settled_since = -1;
     for (unsigned i = 0; i < n_kids; i++) {
         if (spawn(c, &kids[i]) < 0)
             return -1;
-        if (kids[i].type != SL_TOPO_WORKER && (i + 1 == n_kids || kids[i + 1].type != kids[i].type)) {
+        if (kids[i].type != SL_TOPO_WORKER &&
+            (i + 1 == n_kids || kids[i + 1].type != kids[i].type)) {
             /* let a role bind before the next one connects (not needed by
              * ZeroMQ, but it keeps the first heartbeats on time) */
             struct timespec ts = {0, 50 * 1000 * 1000};
             nanosleep(&ts, NULL);
         }
     }
-    double t0 = nc_mono(), settled_since = -1;
     bool workers_done = false;
     while (!lc_stop) {
         struct timespec ts = {0, 20 * 1000 * 1000};
@@ -812,9 +847,18 @@ static int run(struct lc *c)
         lc_err("interrupted");
         return -1;
     }
-    if (stop_role(SL_TOPO_PROXY, 60) < 0 || stop_role(SL_TOPO_MANAGER, 60) < 0 ||
-        stop_role(SL_TOPO_LOGGER, 60) < 0)
+    double t1 = nc_mono();
+    if (stop_role(SL_TOPO_PROXY, 60) < 0)
         return -1;
+    double t2 = nc_mono();
+    if (stop_role(SL_TOPO_MANAGER, 60) < 0)
+        return -1;
+    double t3 = nc_mono();
+    if (stop_role(SL_TOPO_LOGGER, 60) < 0)
+        return -1;
+    lc_info("settled after %.1f s; stopped proxies in %.2f s, the manager in %.2f s, loggers in "
+            "%.2f s",
+            t1 - t0, t2 - t1, t3 - t2, nc_mono() - t3);
     return 0;
 }
 
@@ -885,8 +929,7 @@ static int merge_group(struct lc *c, const struct group *g, uint64_t *lines_out)
                     if (!*slot) {
                         *slot = strdup(l);
                     } else if (strcmp(*slot, l) != 0) {
-                        lc_err("%s: columns differ from the other %s files", g->files[i],
-                               g->path);
+                        lc_err("%s: columns differ from the other %s files", g->files[i], g->path);
                         rc = -EINVAL;
                     }
                 }
@@ -895,8 +938,7 @@ static int merge_group(struct lc *c, const struct group *g, uint64_t *lines_out)
                 continue;
             }
             if (l[n - 1] != '\n') {
-                lc_err("%s: last line cut short (a logger died while writing it?)",
-                       g->files[i]);
+                lc_err("%s: last line cut short (a logger died while writing it?)", g->files[i]);
                 rc = -EINVAL;
                 break;
             }
@@ -1027,8 +1069,7 @@ static int check_counts(struct lc *c, uint64_t merged_lines)
             uint64_t r = stat_of(c, k->name, "ship_records");
             uint64_t a = stat_of(c, k->name, "ship_acked_records");
             if (r == UINT64_MAX || a != r) {
-                lc_err("%s shipped %" PRIu64 " records, %" PRIu64 " acknowledged", k->name, r,
-                       a);
+                lc_err("%s shipped %" PRIu64 " records, %" PRIu64 " acknowledged", k->name, r, a);
                 bad = 1;
             } else {
                 shipped += r;
@@ -1052,8 +1093,8 @@ static int check_counts(struct lc *c, uint64_t merged_lines)
      * merged files only when no logger was restarted */
     bool restarted = false;
     for (unsigned i = 0; i < c->n_faults; i++)
-        restarted |= find_kid(c->faults[i].node) &&
-                     find_kid(c->faults[i].node)->type == SL_TOPO_LOGGER;
+        restarted |=
+            find_kid(c->faults[i].node) && find_kid(c->faults[i].node)->type == SL_TOPO_LOGGER;
     if (!restarted && written != merged_lines) {
         lc_err("loggers wrote %" PRIu64 " records, the merged logs hold %" PRIu64, written,
                merged_lines);
@@ -1137,8 +1178,8 @@ int sl_node_local_cluster(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     n_kids = 0;
     build_children(&c);
-    lc_info("%u loggers, 1 manager, %u proxies, %u workers; run directory %s", c.loggers,
-            c.proxies, c.workers, c.run_dir);
+    lc_info("%u loggers, 1 manager, %u proxies, %u workers; run directory %s", c.loggers, c.proxies,
+            c.workers, c.run_dir);
     double t0 = nc_mono();
     int rc = run(&c);
     if (rc < 0) {
@@ -1152,11 +1193,13 @@ int sl_node_local_cluster(int argc, char **argv)
         return 1;
     }
     if (!c.keep) {
+        char p[4400];
         for (unsigned w = 0; w < c.workers; w++) {
-            char p[4400];
             snprintf(p, sizeof(p), "%s/worker-%u.pcap", c.run_dir, w + 1);
             unlink(p);
         }
+        snprintf(p, sizeof(p), "%s/timeline", c.run_dir);
+        unlink(p);
     }
     lc_info("done in %.1f s; merged logs in %s", nc_mono() - t0, c.log_dir);
     return 0;

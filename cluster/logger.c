@@ -148,7 +148,7 @@ int sl_node_logger(int argc, char **argv)
     status = st.errors ? 1 : 0;
 out:
     nc_logger_free(lg);
-    nc_hb_free(hb);
+    nc_hb_free(hb, false);
     if (mon)
         zmq_close(mon);
     if (router)

@@ -160,8 +160,7 @@ static int journal_recover(struct nc_logger *lg)
         if (truncate(fpath, size) != 0 && errno != ENOENT)
             nc_err("journal recovery: truncate %s: %s", fpath, strerror(errno));
         else
-            nc_info("journal recovery: cut %s back to %lld bytes (batch interrupted)", fpath,
-                    size);
+            nc_info("journal recovery: cut %s back to %lld bytes (batch interrupted)", fpath, size);
     }
     free(open_b);
     return 0;
@@ -428,8 +427,8 @@ void nc_logger_serve(struct nc_logger *lg, void *router, const char *node, const
     int rc = nc_logger_batch(lg, &m->u.log);
     if (rc < 0)
         return; /* not acknowledged: the sender will try again */
-    struct sl_wire_ack a = {.node = node, .of_type = SL_WIRE_LOG, .origin = m->u.log.node,
-                            .seq = m->u.log.seq};
+    struct sl_wire_ack a = {
+        .node = node, .of_type = SL_WIRE_LOG, .origin = m->u.log.node, .seq = m->u.log.seq};
     struct sl_wire_buf b = {0};
     if (sl_wire_enc_ack(&b, &a) == 0) {
         int r = nc_send(router, from, b.data, b.len, ZMQ_DONTWAIT);

@@ -29,10 +29,10 @@
 
 struct nstate {
     const struct sl_topo_node *n;
-    double last;  /* monotonic time of the last heartbeat (or of our start) */
-    bool seen;    /* heartbeat ever */
+    double last; /* monotonic time of the last heartbeat (or of our start) */
+    bool seen;   /* heartbeat ever */
     bool live;
-    bool banned;  /* a proxy that was down: may not rejoin */
+    bool banned; /* a proxy that was down: may not rejoin */
     bool warned;
     bool done;    /* worker: input finished */
     double clock; /* worker: event-time clock */
@@ -55,7 +55,7 @@ struct mgr {
 
     struct sl_topo *t;
     const struct sl_topo_node *self;
-    void *zctx, *pull, *pub, *logr, *mon_pull, *mon_log;
+    void *zctx, *pull, *pub, *logr, *mon_pull, *mon_pub, *mon_log;
     struct nc_ship *ship;
     struct nc_logger *lg;
     uint64_t local_seq_base, local_seq;
@@ -170,7 +170,7 @@ static void q_pop(struct mgr *m, struct qnotice *out)
 static void raise_queued(struct mgr *m, struct qnotice *e)
 {
     struct sl_notice n;
-    if (nc_notice_from_vals(&e->m.u.notice.rec, &n) < 0) {
+    if (sl_wire_notice_from_vals(&e->m.u.notice.rec, &n) < 0) {
         nc_err("notice from %s does not parse; dropped", e->m.u.notice.node);
         m->notice_errors++;
     } else if (sl_notice_raise(m->notice, &n, NULL) < 0) {
@@ -282,8 +282,11 @@ static void publish_view(struct mgr *m)
     for (unsigned i = 0; i < m->nn; i++)
         if (m->ns[i].live)
             names[n++] = m->ns[i].n->name;
-    struct sl_wire_control c = {.kind = SL_CTL_VIEW, .node = m->self->name, .epoch = m->epoch,
-                                .n_names = n, .names = names};
+    struct sl_wire_control c = {.kind = SL_CTL_VIEW,
+                                .node = m->self->name,
+                                .epoch = m->epoch,
+                                .n_names = n,
+                                .names = names};
     sl_wire_buf_reset(&m->buf);
     if (sl_wire_enc_control(&m->buf, &c) == 0)
         nc_send(m->pub, NULL, m->buf.data, m->buf.len, ZMQ_DONTWAIT);
@@ -301,8 +304,8 @@ static void handle(struct mgr *m, struct sl_wire_msg *msg)
     case SL_WIRE_HEARTBEAT:
         s = find(m, msg->u.hb.node);
         if (!s || (unsigned)s->n->type != msg->u.hb.role) {
-            nc_err("heartbeat from '%s' (%s), not a node of this topology; ignored",
-                   msg->u.hb.node, sl_wire_role_name(msg->u.hb.role));
+            nc_err("heartbeat from '%s' (%s), not a node of this topology; ignored", msg->u.hb.node,
+                   sl_wire_role_name(msg->u.hb.role));
             m->garbage++;
             return;
         }
@@ -330,7 +333,7 @@ static void handle(struct mgr *m, struct sl_wire_msg *msg)
         return;
     case SL_WIRE_SCAN: {
         struct sl_scan_obs o;
-        if (nc_scan_from_wire(&msg->u.scan, &o) < 0) {
+        if (sl_wire_scan_decode(&msg->u.scan, &o) < 0) {
             nc_err("scan observation from '%s' with bad addresses; ignored", msg->u.scan.node);
             m->garbage++;
             return;
@@ -463,7 +466,8 @@ static int parse(int argc, char **argv, struct mgr *m)
             m->log_dir = argv[++i];
         } else if (strcmp(a, "--networks") == 0 && v) {
             m->networks = argv[++i];
-        } else if (strcmp(a, "--log-format") == 0 && v && (!strcmp(v, "tsv") || !strcmp(v, "json"))) {
+        } else if (strcmp(a, "--log-format") == 0 && v &&
+                   (!strcmp(v, "tsv") || !strcmp(v, "json"))) {
             m->fmt = strcmp(argv[++i], "json") == 0 ? SL_LOG_JSON : SL_LOG_TSV;
         } else if (strcmp(a, "--rotate") == 0 && v) {
             char *end;
@@ -489,8 +493,8 @@ static int setup(struct mgr *m)
         nc_err("%s", err);
         return -EINVAL;
     }
-    struct sl_notice_cfg ncfg = {.default_suppression_interval = 3600, .ctx = m,
-                                 .record = on_notice_record};
+    struct sl_notice_cfg ncfg = {
+        .default_suppression_interval = 3600, .ctx = m, .record = on_notice_record};
     m->notice = sl_notice_new(&ncfg);
     struct sl_scan_cfg scfg;
     sl_scan_cfg_default(&scfg);
@@ -508,8 +512,8 @@ static int setup(struct mgr *m)
     double now = nc_mono();
     for (unsigned i = 0; i < m->nn; i++) {
         /* epoch 0: everyone live, the view every node starts from */
-        m->ns[i] = (struct nstate){.n = &m->t->nodes[i], .last = now, .live = true,
-                                   .clock = -INFINITY, .first = INFINITY};
+        m->ns[i] = (struct nstate){
+            .n = &m->t->nodes[i], .last = now, .live = true, .clock = -INFINITY, .first = INFINITY};
     }
     m->max_ts = -INFINITY;
 
@@ -520,7 +524,8 @@ static int setup(struct mgr *m)
         nc_bind(m->pub, ep) < 0)
         return -EIO;
     m->mon_pull = nc_monitor(m->zctx, m->pull, "the manager port");
-    if (!m->mon_pull)
+    m->mon_pub = nc_monitor(m->zctx, m->pub, "the view port");
+    if (!m->mon_pull || !m->mon_pub)
         return -EIO;
     if (sl_topo_count(m->t, SL_TOPO_LOGGER) == 0) {
         m->logr = nc_socket(m->zctx, ZMQ_ROUTER, m->self->name);
@@ -545,7 +550,7 @@ static void teardown(struct mgr *m)
 {
     nc_ship_free(m->ship);
     nc_logger_free(m->lg);
-    void *socks[] = {m->mon_pull, m->mon_log, m->pull, m->pub, m->logr};
+    void *socks[] = {m->mon_pull, m->mon_pub, m->mon_log, m->pull, m->pub, m->logr};
     for (size_t i = 0; i < sizeof(socks) / sizeof(socks[0]); i++)
         if (socks[i])
             zmq_close(socks[i]);
@@ -568,6 +573,7 @@ static int loop(struct mgr *m)
         int n = 0;
         items[n++] = (zmq_pollitem_t){.socket = m->pull, .events = ZMQ_POLLIN};
         items[n++] = (zmq_pollitem_t){.socket = m->mon_pull, .events = ZMQ_POLLIN};
+        items[n++] = (zmq_pollitem_t){.socket = m->mon_pub, .events = ZMQ_POLLIN};
         if (m->logr) {
             items[n++] = (zmq_pollitem_t){.socket = m->logr, .events = ZMQ_POLLIN};
             items[n++] = (zmq_pollitem_t){.socket = m->mon_log, .events = ZMQ_POLLIN};
@@ -580,7 +586,9 @@ static int loop(struct mgr *m)
         }
         if (items[1].revents & ZMQ_POLLIN)
             nc_monitor_read(m->mon_pull, "the manager port");
-        if (m->logr && (items[3].revents & ZMQ_POLLIN))
+        if (items[2].revents & ZMQ_POLLIN)
+            nc_monitor_read(m->mon_pub, "the view port");
+        if (m->logr && (items[4].revents & ZMQ_POLLIN))
             nc_monitor_read(m->mon_log, "the log port");
         drain_pull(m);
         if (m->logr)

@@ -125,8 +125,8 @@ int nc_opts_parse(struct nc_opts *o, int argc, char **argv, int *i)
 {
     const char *a = argv[*i];
     const char *v = *i + 1 < argc ? argv[*i + 1] : NULL;
-    static const char *const names[] = {"--topology",     "--node",          "--state-dir",
-                                        "--hb-interval",  "--flush-interval", "--dead-after"};
+    static const char *const names[] = {"--topology",    "--node",           "--state-dir",
+                                        "--hb-interval", "--flush-interval", "--dead-after"};
     int which = -1;
     for (int k = 0; k < 6; k++)
         if (strcmp(a, names[k]) == 0)
@@ -139,12 +139,21 @@ int nc_opts_parse(struct nc_opts *o, int argc, char **argv, int *i)
     }
     (*i)++;
     switch (which) {
-    case 0: o->topology = v; return 1;
-    case 1: o->node = v; return 1;
-    case 2: o->state_dir = v; return 1;
-    case 3: return opt_seconds(a, v, &o->hb_interval);
-    case 4: return opt_seconds(a, v, &o->flush_interval);
-    default: return opt_seconds(a, v, &o->dead_after);
+    case 0:
+        o->topology = v;
+        return 1;
+    case 1:
+        o->node = v;
+        return 1;
+    case 2:
+        o->state_dir = v;
+        return 1;
+    case 3:
+        return opt_seconds(a, v, &o->hb_interval);
+    case 4:
+        return opt_seconds(a, v, &o->flush_interval);
+    default:
+        return opt_seconds(a, v, &o->dead_after);
     }
 }
 
@@ -271,10 +280,10 @@ void nc_monitor_read(void *mon, const char *what)
             snprintf(a, sizeof(a), "%.*s", (int)zmq_msg_size(&addr), (char *)zmq_msg_data(&addr));
         zmq_msg_close(&addr);
         const char *why = event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol error"
-                          : event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ? "authentication"
-                                                                      : "no detail";
-        nc_err("garbage on %s (%s): ZeroMQ handshake failed (%s, code %u); peer dropped", what,
-               a, why, (unsigned)value);
+                          : event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH   ? "authentication"
+                                                                       : "no detail";
+        nc_err("garbage on %s (%s): ZeroMQ handshake failed (%s, code %u); peer dropped", what, a,
+               why, (unsigned)value);
     }
 }
 
@@ -361,6 +370,8 @@ int nc_recv(void *sock, bool router, struct sl_wire_msg *m, char *from, size_t f
     zmq_msg_t parts[2];
     int total;
     int n = recv_parts(sock, parts, 2, &total);
+    if (fromlen > SL_TOPO_NAME + 8)
+        fromlen = SL_TOPO_NAME + 8; /* node names fit; a garbage id is cut */
     if (n <= 0)
         return n < 0 ? -1 : 0;
     int want = router ? 2 : 1;
@@ -469,16 +480,20 @@ struct nc_hb *nc_hb_new(void *zctx, const struct sl_topo *t, const struct sl_top
     h->last = -1e9;
     h->push = nc_socket(zctx, ZMQ_PUSH, NULL);
     if (!h->push || sl_topo_endpoint(mgr, 0, ep, sizeof(ep)) < 0 || nc_connect(h->push, ep) < 0) {
-        nc_hb_free(h);
+        nc_hb_free(h, false);
         return NULL;
     }
     return h;
 }
 
-void nc_hb_free(struct nc_hb *h)
+void nc_hb_free(struct nc_hb *h, bool flush)
 {
     if (!h)
         return;
+    if (h->push && !flush) {
+        int zero = 0;
+        zmq_setsockopt(h->push, ZMQ_LINGER, &zero, sizeof(zero));
+    }
     if (h->push)
         zmq_close(h->push);
     sl_wire_buf_free(&h->buf);
@@ -496,8 +511,12 @@ int nc_hb_tick(struct nc_hb *h, const struct nc_counters *c, bool force)
     if (!force && now - h->last < h->interval)
         return 0;
     h->last = now;
-    struct sl_wire_heartbeat hb = {.node = h->node, .role = h->role, .seq = ++h->seq,
-                                   .wall = nc_wall(), .n_counters = c->n, .counters = c->c};
+    struct sl_wire_heartbeat hb = {.node = h->node,
+                                   .role = h->role,
+                                   .seq = ++h->seq,
+                                   .wall = nc_wall(),
+                                   .n_counters = c->n,
+                                   .counters = c->c};
     sl_wire_buf_reset(&h->buf);
     int rc = sl_wire_enc_heartbeat(&h->buf, &hb);
     if (rc == 0)

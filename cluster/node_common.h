@@ -60,10 +60,10 @@ void nc_info(const char *fmt, ...) NC_PRINTF(1, 2);
 struct nc_opts {
     const char *topology;
     const char *node;
-    const char *state_dir;   /* NODE.stats goes here; NULL: nowhere */
-    double hb_interval;      /* heartbeat period, default 1 s */
-    double flush_interval;   /* log batch age limit, default 1 s */
-    double dead_after;       /* manager: silence before a node is down, default 5 s */
+    const char *state_dir; /* NODE.stats goes here; NULL: nowhere */
+    double hb_interval;    /* heartbeat period, default 1 s */
+    double flush_interval; /* log batch age limit, default 1 s */
+    double dead_after;     /* manager: silence before a node is down, default 5 s */
 };
 void nc_opts_default(struct nc_opts *o);
 /* Consumes a common option at argv[*i] (and its value). Returns 1 when it
@@ -113,7 +113,9 @@ struct nc_hb;
 /* Heartbeats to the manager's PULL (port + 0). */
 struct nc_hb *nc_hb_new(void *zctx, const struct sl_topo *t, const struct sl_topo_node *self,
                         const struct nc_opts *o);
-void nc_hb_free(struct nc_hb *h);
+/* flush: wait (up to the socket's linger) for what is queued to reach the
+ * manager; else drop it (heartbeats only: a later one would say the same). */
+void nc_hb_free(struct nc_hb *h, bool flush);
 /* The PUSH socket to the manager, for other messages (notices, clocks). */
 void *nc_hb_socket(struct nc_hb *h);
 /* Sends a heartbeat when due (or now when force), and writes the stats
@@ -137,9 +139,9 @@ struct nc_ship_cfg {
 };
 
 struct nc_ship_stats {
-    uint64_t records;   /* handed to the shipper */
-    uint64_t batches;   /* made */
-    uint64_t acked;     /* acknowledged */
+    uint64_t records; /* handed to the shipper */
+    uint64_t batches; /* made */
+    uint64_t acked;   /* acknowledged */
     uint64_t acked_records;
     uint64_t resent;    /* batches sent again */
     uint64_t failovers; /* batches moved to another logger */
@@ -187,8 +189,8 @@ struct nc_logger_stats {
     uint64_t dup_batches; /* already written: acknowledged, not written again */
     uint64_t dup_records;
     uint64_t rotations;
-    uint64_t errors;      /* write errors */
-    uint64_t streams;     /* open files */
+    uint64_t errors;  /* write errors */
+    uint64_t streams; /* open files */
 };
 
 struct nc_logger;
@@ -225,35 +227,5 @@ int nc_view_init(const struct sl_topo *t, struct sl_ring_view *v);
 int nc_view_update(struct sl_ring_view *v, const struct sl_wire_control *c);
 /* A SUB socket on the manager's view port. */
 void *nc_view_socket(void *zctx, const struct sl_topo *t);
-
-/* ------------------------------------------------------------ codecs */
-
-/* Addresses travel as text (IPv4 as a dotted quad). 0 or -EINVAL. */
-int nc_addr_parse(const char *s, uint8_t out[16]);
-
-/* A notice as raised (struct sl_notice) travels as one record of this
- * schema, so the manager runs it through sl_notice itself. */
-extern const struct sl_log_schema nc_notice_schema;
-#define NC_NOTICE_FIELDS 21
-struct nc_notice_buf {
-    char ts[32], orig_h[48], resp_h[48], src[48], dst[48], num[6][24], sup[32];
-};
-void nc_notice_to_vals(const struct sl_notice *n, struct sl_log_val *vals,
-                       struct nc_notice_buf *b);
-/* Strings of *n point into vals. 0 or -EINVAL. */
-int nc_notice_from_vals(const struct sl_wire_section *rec, struct sl_notice *n);
-
-/* Scan observations. */
-int nc_scan_to_wire(const struct sl_scan_obs *o, const char *node, uint64_t seq,
-                    struct sl_wire_buf *b);
-int nc_scan_from_wire(const struct sl_wire_scan *m, struct sl_scan_obs *o);
-
-/* Known items: set "hosts" / "services"; key = address, or
- * "address/port/proto" (a service row: Zeek's HRW key). The record is the
- * known_hosts / known_services record; the ts travels exactly in k->ts. */
-int nc_known_host_key(const struct sl_known_host *h, char *key, size_t n);
-int nc_known_service_key(const struct sl_known_service *s, char *key, size_t n);
-int nc_known_host_from(const struct sl_wire_known *k, struct sl_known_host *h);
-int nc_known_service_from(const struct sl_wire_known *k, struct sl_known_service *s);
 
 #endif

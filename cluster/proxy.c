@@ -92,8 +92,8 @@ static int op_down(void *ctx, unsigned w, const struct sl_wire_known *k)
 static int op_ack(void *ctx, const char *origin, uint64_t seq)
 {
     struct px *p = ctx;
-    struct sl_wire_ack a = {.node = p->self->name, .of_type = SL_WIRE_KNOWN, .origin = origin,
-                            .seq = seq};
+    struct sl_wire_ack a = {
+        .node = p->self->name, .of_type = SL_WIRE_KNOWN, .origin = origin, .seq = seq};
     sl_wire_buf_reset(&p->buf);
     int rc = sl_wire_enc_ack(&p->buf, &a);
     return rc < 0 ? rc : send_to_worker(p, origin, &p->buf);
@@ -162,7 +162,7 @@ static int op_log(void *ctx, const struct sl_wire_known *k)
     struct sl_known_recbuf rb;
     if (strcmp(k->set, "hosts") == 0) {
         struct sl_known_host h;
-        if (nc_known_host_from(k, &h) < 0)
+        if (sl_wire_known_host(k, &h) < 0)
             goto bad;
         if (!sl_known_auth_host(p->auth, &h))
             return 0;
@@ -171,7 +171,7 @@ static int op_log(void *ctx, const struct sl_wire_known *k)
     }
     if (strcmp(k->set, "services") == 0) {
         struct sl_known_service s, out;
-        if (nc_known_service_from(k, &s) < 0)
+        if (sl_wire_known_service(k, &s) < 0)
             goto bad;
         if (!sl_known_auth_service(p->auth, &s, &out))
             return 0;
@@ -392,10 +392,14 @@ out:
     sl_ring_proxy_free(p.ring);
     sl_known_auth_free(p.auth);
     nc_ship_free(p.ship);
-    nc_hb_free(p.hb);
-    for (unsigned i = 0; i < SL_RING_MAX; i++)
-        if (p.dealer[i])
+    nc_hb_free(p.hb, false);
+    for (unsigned i = 0; i < SL_RING_MAX; i++) {
+        if (p.dealer[i]) {
+            int zero = 0; /* ring traffic left for a stopped peer is moot */
+            zmq_setsockopt(p.dealer[i], ZMQ_LINGER, &zero, sizeof(zero));
             zmq_close(p.dealer[i]);
+        }
+    }
     void *socks[] = {p.mon, p.sub, p.router};
     for (size_t i = 0; i < 3; i++)
         if (socks[i])

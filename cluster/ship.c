@@ -190,8 +190,8 @@ static void read_acks(struct nc_ship *s)
                 }
                 handle_ack(s, i, &m.u.ack);
             } else {
-                nc_err("unexpected %s message from logger %s; ignored",
-                       sl_wire_type_name(m.type), s->lg[i].name);
+                nc_err("unexpected %s message from logger %s; ignored", sl_wire_type_name(m.type),
+                       s->lg[i].name);
             }
             sl_wire_msg_clear(&m);
         }
@@ -209,8 +209,7 @@ static int timers(struct nc_ship *s)
             l->down = false; /* try it again */
             l->last_heard = now;
         }
-        if (!l->down && l->inflight && now - l->last_heard > s->cfg.failover_after &&
-            s->n_lg > 1) {
+        if (!l->down && l->inflight && now - l->last_heard > s->cfg.failover_after && s->n_lg > 1) {
             l->down = true;
             l->down_at = now;
             nc_err("logger %s silent for %.0f s with %u batches unacknowledged: sending them "
@@ -356,8 +355,7 @@ int nc_ship_single(struct nc_ship *s, const char *bid, const struct sl_log_schem
 int nc_ship_service(struct nc_ship *s)
 {
     read_acks(s);
-    if (sl_wire_batch_records(s->batch) &&
-        nc_mono() - s->batch_started >= s->cfg.flush_interval) {
+    if (sl_wire_batch_records(s->batch) && nc_mono() - s->batch_started >= s->cfg.flush_interval) {
         int rc = nc_ship_flush(s);
         if (rc < 0)
             return rc;

@@ -34,8 +34,34 @@
 #include "sl_net.h"
 #include "sl_node.h"
 
-#define KNOWN_LAG    300.0 /* sl_known's deferral of services without a name */
-#define RESEND_AFTER 5.0   /* unacknowledged insertions are sent again */
+#define KNOWN_LAG 300.0 /* sl_known's deferral of services without a name */
+
+/* sl_ana_advance(a, ts): network time moves to ts without a packet (one
+ * another worker took), running what sl_ana_packet runs before analysing a
+ * packet (connection timers, fragment expiry, module ticks). Asked of
+ * sl_ana; declared weak so the worker builds before it lands. Until then the
+ * worker advances the connection table alone (sl_conn_advance, what
+ * sl_ana_packet does first): connection timers, and so the events they
+ * raise, keep their network times; fragment expiry and module ticks wait for
+ * the worker's next packet (that moves when a deferred item is sent, not
+ * what it holds). */
+extern void sl_ana_advance(struct sl_ana *a, double ts) __attribute__((weak));
+
+static void advance(struct sl_ana *a, double ts)
+{
+    if (sl_ana_advance)
+        sl_ana_advance(a, ts);
+    else
+        sl_conn_advance(sl_ana_conns(a), ts);
+}
+
+/* One timeline record (local_cluster.c writes them). */
+struct tl_rec {
+    double ts;
+    uint32_t worker;
+    uint32_t pad;
+};
+#define RESEND_AFTER 5.0 /* unacknowledged insertions are sent again */
 
 struct down {
     double ts;
@@ -48,7 +74,7 @@ struct down {
 
 struct wk {
     struct nc_opts o;
-    const char *read, *iface, *filter, *networks;
+    const char *read, *iface, *filter, *networks, *timeline;
     bool ignore_checksums, private_local, seeded;
     uint64_t seed, max_conns, rate;
     int snaplen;
@@ -66,7 +92,7 @@ struct wk {
     struct sl_ana *ana;
     void *mods;
 
-    double now;          /* network time */
+    double now;                  /* network time */
     double sent_mgr, sent_proxy; /* clocks sent */
     double last_ack_progress;
     uint64_t last_pending;
@@ -109,8 +135,8 @@ static int send_buf(struct wk *w, void *sock)
 static int op_attach(void *ctx, unsigned to)
 {
     struct wk *w = ctx;
-    struct sl_wire_control c = {.kind = SL_CTL_ATTACH, .node = w->self->name,
-                                .epoch = w->view.epoch};
+    struct sl_wire_control c = {
+        .kind = SL_CTL_ATTACH, .node = w->self->name, .epoch = w->view.epoch};
     sl_wire_buf_reset(&w->buf);
     int rc = sl_wire_enc_control(&w->buf, &c);
     w->sent_proxy = -INFINITY; /* the new proxy needs our clock */
@@ -171,7 +197,7 @@ static void on_host(void *ctx, const struct sl_known_host *h)
     char key[64];
     struct sl_log_val v[SL_KH_N_FIELDS];
     struct sl_known_recbuf b;
-    nc_known_host_key(h, key, sizeof(key));
+    sl_wire_known_host_key(h, key, sizeof(key));
     sl_known_host_record(h, v, &b);
     insert(w, "hosts", key, h->ts, &sl_known_hosts_schema, v);
 }
@@ -182,7 +208,7 @@ static void on_service(void *ctx, const struct sl_known_service *s)
     char key[96];
     struct sl_log_val v[SL_KS_N_FIELDS];
     struct sl_known_recbuf b;
-    nc_known_service_key(s, key, sizeof(key));
+    sl_wire_known_service_key(s, key, sizeof(key));
     sl_known_service_record(s, v, &b);
     insert(w, "services", key, s->ts, &sl_known_services_schema, v);
 }
@@ -191,20 +217,24 @@ static void on_obs(void *ctx, const struct sl_scan_obs *o)
 {
     struct wk *w = ctx;
     sl_wire_buf_reset(&w->buf);
-    if (nc_scan_to_wire(o, w->self->name, ++w->obs_seq, &w->buf) == 0 && send_buf(w, w->push) == 0)
+    if (sl_wire_scan_encode(o, w->self->name, ++w->obs_seq, &w->buf) == 0 &&
+        send_buf(w, w->push) == 0)
         w->obs_sent++;
 }
 
 static void on_notice(void *ctx, const struct sl_notice *n)
 {
     struct wk *w = ctx;
-    struct sl_log_val v[NC_NOTICE_FIELDS];
-    struct nc_notice_buf b;
-    nc_notice_to_vals(n, v, &b);
-    struct sl_wire_notice m = {
-        .node = w->self->name, .seq = ++w->notice_seq, .ts = n->ts, .note = n->note,
-        .identifier = n->identifier, .suppress_for = n->has_suppress_for ? n->suppress_for : 0,
-        .rec = {.schema = nc_notice_schema, .n_records = 1, .vals = v}};
+    struct sl_log_val v[SL_WIRE_NOTICE_FIELDS];
+    struct sl_wire_notice_buf b;
+    sl_wire_notice_to_vals(n, v, &b);
+    struct sl_wire_notice m = {.node = w->self->name,
+                               .seq = ++w->notice_seq,
+                               .ts = n->ts,
+                               .note = n->note,
+                               .identifier = n->identifier,
+                               .suppress_for = n->has_suppress_for ? n->suppress_for : 0,
+                               .rec = {.schema = sl_wire_notice_schema, .n_records = 1, .vals = v}};
     sl_wire_buf_reset(&w->buf);
     int rc = sl_wire_enc_notice(&w->buf, &m);
     if (rc < 0)
@@ -283,10 +313,10 @@ static void on_proxy_msg(struct wk *w, const struct sl_wire_msg *m)
         struct down d = {.ts = m->u.known.ts};
         int rc;
         if (strcmp(m->u.known.set, "hosts") == 0) {
-            rc = nc_known_host_from(&m->u.known, &d.u.h);
+            rc = sl_wire_known_host(&m->u.known, &d.u.h);
         } else {
             d.svc = true;
-            rc = nc_known_service_from(&m->u.known, &d.u.s);
+            rc = sl_wire_known_service(&m->u.known, &d.u.s);
         }
         if (rc == 0)
             dq_push(w, &d);
@@ -423,6 +453,8 @@ static void usage(FILE *f)
             "  --max-conns N        flow-table limit (default 1000000)\n"
             "  --snaplen N          live snapshot length (default 65535)\n"
             "  --rate PPS           read a file at most PPS packets per second (tests)\n"
+            "  --timeline FILE      the split's timeline (local-cluster): network time also\n"
+            "                       moves at the packets other workers got\n"
             "%s",
             nc_opts_help);
 }
@@ -460,6 +492,8 @@ static int parse(int argc, char **argv, struct wk *w)
             w->filter = argv[++i];
         } else if (!strcmp(a, "--networks")) {
             w->networks = argv[++i];
+        } else if (!strcmp(a, "--timeline")) {
+            w->timeline = argv[++i];
         } else if (!strcmp(a, "--seed")) {
             w->seed = strtoull(argv[++i], &end, 10);
             w->seeded = true;
@@ -599,6 +633,24 @@ static void pace(struct wk *w, double t0)
     }
 }
 
+/* With a timeline: moves network time over the other workers' packets up
+ * to our next one; false when the timeline says we have no more. */
+static bool timeline_next(struct wk *w, FILE *tl, double *ts)
+{
+    struct tl_rec r;
+    while (fread(&r, sizeof(r), 1, tl) == 1) {
+        if (r.worker == (uint32_t)w->me) {
+            *ts = r.ts;
+            return true;
+        }
+        if (r.ts > w->now) {
+            advance(w->ana, r.ts);
+            w->now = sl_ana_now(w->ana);
+        }
+    }
+    return false;
+}
+
 static int capture(struct wk *w, pcap_t *p, struct nc_counters *c)
 {
     int dlt = pcap_datalink(p);
@@ -606,6 +658,11 @@ static int capture(struct wk *w, pcap_t *p, struct nc_counters *c)
     const u_char *data;
     double t0 = nc_mono(), last_service = t0;
     int r;
+    FILE *tl = NULL;
+    if (w->timeline && !(tl = fopen(w->timeline, "rb"))) {
+        nc_err("%s: %s", w->timeline, strerror(errno));
+        return -errno;
+    }
     while (!nc_stop && !w->fatal && (r = pcap_next_ex(p, &hdr, &data)) != PCAP_ERROR_BREAK) {
         if (r == 0) { /* live timeout */
             service(w, 0, c);
@@ -613,9 +670,16 @@ static int capture(struct wk *w, pcap_t *p, struct nc_counters *c)
         }
         if (r < 0) {
             nc_err("%s: %s", w->read ? w->read : "capture", pcap_geterr(p));
+            if (tl)
+                fclose(tl);
             return -EIO;
         }
-        double ts = (double)hdr->ts.tv_sec + (double)hdr->ts.tv_usec / 1e6;
+        double ts = (double)hdr->ts.tv_sec + (double)hdr->ts.tv_usec / 1e6, tts = 0;
+        if (tl && (!timeline_next(w, tl, &tts) || tts != ts)) {
+            nc_err("the timeline and %s disagree at packet %" PRIu64, w->read, w->pkts + 1);
+            fclose(tl);
+            return -EINVAL;
+        }
         sl_ana_packet(w->ana, ts, data, hdr->caplen, hdr->len, dlt);
         double now = sl_ana_now(w->ana);
         if (now > w->now)
@@ -632,6 +696,15 @@ static int capture(struct wk *w, pcap_t *p, struct nc_counters *c)
             }
         }
     }
+    if (tl) {
+        double tts;
+        bool more = timeline_next(w, tl, &tts); /* also moves time to the end */
+        fclose(tl);
+        if (more && !nc_stop) {
+            nc_err("the timeline has packets for this worker that %s lacks", w->read);
+            return -EINVAL;
+        }
+    }
     return 0;
 }
 
@@ -644,8 +717,8 @@ static int finish(struct wk *w, struct nc_counters *c)
     int rc = nc_ship_flush(w->ship);
     w->now = INFINITY;
     send_clocks(w, true);
-    struct sl_wire_control done = {.kind = SL_CTL_DONE, .node = w->self->name,
-                                   .epoch = w->view.epoch};
+    struct sl_wire_control done = {
+        .kind = SL_CTL_DONE, .node = w->self->name, .epoch = w->view.epoch};
     sl_wire_buf_reset(&w->buf);
     if (sl_wire_enc_control(&w->buf, &done) == 0)
         send_buf(w, w->push);
@@ -712,7 +785,7 @@ out:
     sl_net_free(w.net);
     sl_ring_worker_free(w.rw);
     nc_ship_free(w.ship);
-    nc_hb_free(w.hb);
+    nc_hb_free(w.hb, true);
     for (unsigned i = 0; i < SL_RING_MAX; i++)
         if (w.dealer[i])
             zmq_close(w.dealer[i]);

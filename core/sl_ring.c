@@ -283,8 +283,7 @@ static struct item **item_slot(struct item **t, size_t cap, uint64_t h, const ch
                                const char *key)
 {
     for (size_t i = h & (cap - 1);; i = (i + 1) & (cap - 1))
-        if (!t[i] ||
-            (t[i]->h == h && strcmp(t[i]->set, set) == 0 && strcmp(t[i]->key, key) == 0))
+        if (!t[i] || (t[i]->h == h && strcmp(t[i]->set, set) == 0 && strcmp(t[i]->key, key) == 0))
             return &t[i];
 }
 
@@ -644,8 +643,8 @@ static int complete(struct sl_ring_proxy *p, const char *origin, uint64_t seq)
 struct sl_ring_proxy *sl_ring_proxy_new(const struct sl_ring_view *v, unsigned me,
                                         const struct sl_ring_ops *ops, double resend_after)
 {
-    if (!v || !ops || me >= v->n_proxies || !ops->forward || !ops->down || !ops->ack ||
-        !ops->log || !ops->clock) {
+    if (!v || !ops || me >= v->n_proxies || !ops->forward || !ops->down || !ops->ack || !ops->log ||
+        !ops->clock) {
         errno = EINVAL;
         return NULL;
     }
@@ -939,8 +938,14 @@ int sl_ring_worker_insert(struct sl_ring_worker *w, const char *set, const char 
         }
     }
     struct sl_wire_known k = {
-        .set = set, .key = key, .origin = w->v.worker[w->me], .seq = w->next_seq + 1,
-        .entry = "", .epoch = w->v.epoch, .ts = ts, .rec = *rec,
+        .set = set,
+        .key = key,
+        .origin = w->v.worker[w->me],
+        .seq = w->next_seq + 1,
+        .entry = "",
+        .epoch = w->v.epoch,
+        .ts = ts,
+        .rec = *rec,
     };
     struct wpend *pe = &w->q[w->n];
     int rc = clone_known(&k, &pe->m);

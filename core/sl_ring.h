@@ -134,23 +134,23 @@ int sl_ring_proxy_ring_clock(struct sl_ring_proxy *p, const struct sl_wire_clock
 int sl_ring_proxy_tick(struct sl_ring_proxy *p, double now);
 
 struct sl_ring_stats {
-    uint64_t applied;      /* insertions applied (new (origin, seq)) */
-    uint64_t dup;          /* insertions seen again (re-sends, other circuits) */
-    uint64_t forwarded;    /* insertions passed on */
-    uint64_t circuits;     /* circuits completed here (acks sent) */
-    uint64_t resent;       /* circuits forwarded again */
-    uint64_t logged;       /* insertions released to the log op */
-    uint64_t taken_over;   /* elements this proxy became the owner of */
-    uint64_t down;         /* elements sent down to workers */
+    uint64_t applied;            /* insertions applied (new (origin, seq)) */
+    uint64_t dup;                /* insertions seen again (re-sends, other circuits) */
+    uint64_t forwarded;          /* insertions passed on */
+    uint64_t circuits;           /* circuits completed here (acks sent) */
+    uint64_t resent;             /* circuits forwarded again */
+    uint64_t logged;             /* insertions released to the log op */
+    uint64_t taken_over;         /* elements this proxy became the owner of */
+    uint64_t down;               /* elements sent down to workers */
     uint64_t dropped_dead_entry; /* circuits of a dead entry, dropped */
-    uint64_t dropped_hops; /* circuits over the hop limit, dropped */
-    uint64_t late;         /* an owned insertion older than one released already */
-    uint64_t stale_clock;  /* clocks of another epoch, ignored */
-    uint64_t elements;     /* distinct (set, key) held */
-    uint64_t pending;      /* circuits entered here, unfinished */
-    uint64_t unlogged;     /* owned insertions not released yet */
-    double clock;          /* this proxy's clock (min of its workers and circuits) */
-    double global_clock;   /* minimum over the live proxies */
+    uint64_t dropped_hops;       /* circuits over the hop limit, dropped */
+    uint64_t late;               /* an owned insertion older than one released already */
+    uint64_t stale_clock;        /* clocks of another epoch, ignored */
+    uint64_t elements;           /* distinct (set, key) held */
+    uint64_t pending;            /* circuits entered here, unfinished */
+    uint64_t unlogged;           /* owned insertions not released yet */
+    double clock;                /* this proxy's clock (min of its workers and circuits) */
+    double global_clock;         /* minimum over the live proxies */
 };
 void sl_ring_proxy_stats(const struct sl_ring_proxy *p, struct sl_ring_stats *st);
 

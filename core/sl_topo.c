@@ -23,7 +23,8 @@ struct rd {
 #if defined(__GNUC__)
 __attribute__((format(printf, 3, 4)))
 #endif
-static bool bad(struct rd *r, unsigned line, const char *fmt, ...)
+static bool
+bad(struct rd *r, unsigned line, const char *fmt, ...)
 {
     if (r->failed)
         return false;
@@ -41,7 +42,9 @@ static bool bad(struct rd *r, unsigned line, const char *fmt, ...)
 }
 
 static const char *const type_names[SL_TOPO_TYPE_MAX] = {
-    [SL_TOPO_LOGGER] = "logger", [SL_TOPO_MANAGER] = "manager", [SL_TOPO_PROXY] = "proxy",
+    [SL_TOPO_LOGGER] = "logger",
+    [SL_TOPO_MANAGER] = "manager",
+    [SL_TOPO_PROXY] = "proxy",
     [SL_TOPO_WORKER] = "worker",
 };
 
@@ -54,8 +57,9 @@ int sl_topo_mac_parse(const char *s, uint8_t mac[6])
 {
     unsigned v[6];
     char sep[5], tail;
-    if (!s || sscanf(s, "%2x%c%2x%c%2x%c%2x%c%2x%c%2x%c", &v[0], &sep[0], &v[1], &sep[1], &v[2],
-                     &sep[2], &v[3], &sep[3], &v[4], &sep[4], &v[5], &tail) != 11 ||
+    if (!s ||
+        sscanf(s, "%2x%c%2x%c%2x%c%2x%c%2x%c%2x%c", &v[0], &sep[0], &v[1], &sep[1], &v[2], &sep[2],
+               &v[3], &sep[3], &v[4], &sep[4], &v[5], &tail) != 11 ||
         strlen(s) != 17)
         return -EINVAL;
     for (int i = 0; i < 5; i++)
@@ -78,12 +82,14 @@ static bool in_list(const char *key, const char *const *list)
 }
 
 static const char *const node_keys[] = {"type", "host", "pin_cpus", "address", "port", NULL};
-static const char *const worker_keys[] = {"interface", "mac",       "lb_procs", "lb_method",
-                                          "lb_interfaces", "link_rate", "proxy", "weight", NULL};
+static const char *const worker_keys[] = {"interface", "mac",           "lb_procs",
+                                          "lb_method", "lb_interfaces", "link_rate",
+                                          "proxy",     "weight",        NULL};
 static const char *const frontend_keys[] = {
-    "type", "host", "interface", "lcores", "pin_cpus", "mode", "hash", "output", "switch",
-    "link_rate", "queue_bytes", "workers", "in_ports", "out_ports", "pace", "stats_interval", NULL};
-static const char *const lab_keys[] = {"name",    "mode",       "hosts",     "mgmt_net",
+    "type",     "host",      "interface", "lcores",         "pin_cpus",    "mode",
+    "hash",     "output",    "switch",    "link_rate",      "queue_bytes", "workers",
+    "in_ports", "out_ports", "pace",      "stats_interval", NULL};
+static const char *const lab_keys[] = {"name",       "mode",      "hosts", "mgmt_net",
                                        "mgmt_hosts", "base_port", NULL};
 
 static bool check_keys(struct rd *r, const struct sl_ini_sec *s, const char *const *a,
@@ -246,10 +252,9 @@ static bool parse_node(struct rd *r, const struct sl_ini_sec *s, unsigned *n_wor
     if (strcmp(kv->val, "frontend") == 0)
         return bad(r, kv->line, "[%s]: the frontend's section is [frontend]", s->name);
     if (!type)
-        return bad(r, kv->line, "[%s]: unknown type '%s' (logger, manager, proxy, worker)",
-                   s->name, kv->val);
-    if (!check_keys(r, s, node_keys, type == SL_TOPO_WORKER ? worker_keys : NULL,
-                    type_names[type]))
+        return bad(r, kv->line, "[%s]: unknown type '%s' (logger, manager, proxy, worker)", s->name,
+                   kv->val);
+    if (!check_keys(r, s, node_keys, type == SL_TOPO_WORKER ? worker_keys : NULL, type_names[type]))
         return false;
 
     kvh = sl_ini_find(s, "host");
@@ -268,18 +273,18 @@ static bool parse_node(struct rd *r, const struct sl_ini_sec *s, unsigned *n_wor
     unsigned n_cpus = 0;
     int cpu;
     if (kvc && !cpu_list(kvc->val, 0, &cpu, &n_cpus))
-        return bad(r, kvc->line, "[%s]: pin_cpus '%s': a list of CPU numbers such as 2,3",
-                   s->name, kvc->val);
+        return bad(r, kvc->line, "[%s]: pin_cpus '%s': a list of CPU numbers such as 2,3", s->name,
+                   kvc->val);
     if (kvc && n_cpus < procs && n_cpus != 1)
-        return bad(r, kvc->line, "[%s]: pin_cpus lists %u CPUs for %lu processes", s->name,
-                   n_cpus, procs);
+        return bad(r, kvc->line, "[%s]: pin_cpus lists %u CPUs for %lu processes", s->name, n_cpus,
+                   procs);
     uint8_t mac[6];
     const struct sl_ini_kv *kvm = sl_ini_find(s, "mac");
     if (kvm && sl_topo_mac_parse(kvm->val, mac) < 0)
         return bad(r, kvm->line, "[%s]: bad MAC '%s' (aa:bb:cc:dd:ee:ff)", s->name, kvm->val);
     if (kvm && (mac[0] & 1))
-        return bad(r, kvm->line, "[%s]: MAC %s is multicast: a worker needs a unicast MAC",
-                   s->name, kvm->val);
+        return bad(r, kvm->line, "[%s]: MAC %s is multicast: a worker needs a unicast MAC", s->name,
+                   kvm->val);
     const struct sl_ini_kv *kvi = sl_ini_find(s, "interface");
     if (kvi && (strlen(kvi->val) >= SL_TOPO_NAME || !sl_wire_name_ok(kvi->val)))
         return bad(r, kvi->line, "[%s]: bad interface '%s'", s->name, kvi->val);
@@ -415,9 +420,9 @@ static bool check_nodes(struct rd *r)
             if (a->type == SL_TOPO_WORKER && b->type == SL_TOPO_WORKER &&
                 memcmp(a->mac, b->mac, 6) == 0)
                 return bad(r, a->line,
-                           "%s: MAC %02x:%02x:%02x:%02x:%02x:%02x is also %s's (line %u)",
-                           a->name, a->mac[0], a->mac[1], a->mac[2], a->mac[3], a->mac[4],
-                           a->mac[5], b->name, b->line);
+                           "%s: MAC %02x:%02x:%02x:%02x:%02x:%02x is also %s's (line %u)", a->name,
+                           a->mac[0], a->mac[1], a->mac[2], a->mac[3], a->mac[4], a->mac[5],
+                           b->name, b->line);
         }
     }
     if (count[SL_TOPO_MANAGER] != 1) {
@@ -425,8 +430,9 @@ static bool check_nodes(struct rd *r)
         for (unsigned i = 0; i < t->n_nodes; i++)
             if (t->nodes[i].type == SL_TOPO_MANAGER && count[SL_TOPO_MANAGER] > 1)
                 line = t->nodes[i].line;
-        return bad(r, line, count[SL_TOPO_MANAGER] ? "more than one manager"
-                                                   : "no manager (a section with type = manager)");
+        return bad(r, line,
+                   count[SL_TOPO_MANAGER] ? "more than one manager"
+                                          : "no manager (a section with type = manager)");
     }
     if (count[SL_TOPO_WORKER] > 256 || count[SL_TOPO_PROXY] > 256)
         return bad(r, t->nodes[t->n_nodes - 1].line, "more than 256 workers or proxies");
@@ -443,8 +449,8 @@ static bool check_nodes(struct rd *r)
             continue;
         const struct sl_topo_node *p = sl_topo_find(t, kv->val);
         if (!p || p->type != SL_TOPO_PROXY)
-            return bad(r, kv->line, "[%s]: proxy '%s' is not a proxy of this topology",
-                       n->section, kv->val);
+            return bad(r, kv->line, "[%s]: proxy '%s' is not a proxy of this topology", n->section,
+                       kv->val);
         n->proxy = (int)(p - t->nodes);
     }
     return true;
@@ -542,8 +548,7 @@ unsigned sl_topo_count(const struct sl_topo *t, enum sl_topo_type type)
     return n;
 }
 
-const struct sl_topo_node *sl_topo_nth(const struct sl_topo *t, enum sl_topo_type type,
-                                       unsigned k)
+const struct sl_topo_node *sl_topo_nth(const struct sl_topo *t, enum sl_topo_type type, unsigned k)
 {
     for (unsigned i = 0; i < t->n_nodes; i++)
         if (t->nodes[i].type == type && k-- == 0)

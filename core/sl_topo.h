@@ -111,8 +111,7 @@ void sl_topo_free(struct sl_topo *t);
 const struct sl_topo_node *sl_topo_find(const struct sl_topo *t, const char *name);
 unsigned sl_topo_count(const struct sl_topo *t, enum sl_topo_type type);
 /* The k-th node of a type (file order), NULL past the end. */
-const struct sl_topo_node *sl_topo_nth(const struct sl_topo *t, enum sl_topo_type type,
-                                       unsigned k);
+const struct sl_topo_node *sl_topo_nth(const struct sl_topo *t, enum sl_topo_type type, unsigned k);
 /* "tcp://ADDRESS:PORT" for connecting to n's port + offset. -ENOSPC, or
  * -EINVAL when n does not listen. */
 int sl_topo_endpoint(const struct sl_topo_node *n, unsigned offset, char *buf, size_t len);

@@ -1,6 +1,7 @@
 /* sl_wire: cluster messages as msgpack. See sl_wire.h for the layout. */
 #include "sl_wire.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <msgpack.h>
@@ -8,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "sl_pkt.h"
 
 /* msgpack-c materialises every element as a msgpack_object; bounding the
  * element count bounds what a hostile message can make it allocate. */
@@ -366,16 +369,20 @@ bool sl_wire_name_ok(const char *s)
 const char *sl_wire_type_name(unsigned type)
 {
     static const char *const names[SL_WIRE_TYPE_MAX] = {
-        [SL_WIRE_LOG] = "log",         [SL_WIRE_KNOWN] = "known",
-        [SL_WIRE_SCAN] = "scan",       [SL_WIRE_NOTICE] = "notice",
-        [SL_WIRE_HEARTBEAT] = "heartbeat", [SL_WIRE_CONTROL] = "control",
-        [SL_WIRE_ACK] = "ack",         [SL_WIRE_CLOCK] = "clock",
+        [SL_WIRE_LOG] = "log",
+        [SL_WIRE_KNOWN] = "known",
+        [SL_WIRE_SCAN] = "scan",
+        [SL_WIRE_NOTICE] = "notice",
+        [SL_WIRE_HEARTBEAT] = "heartbeat",
+        [SL_WIRE_CONTROL] = "control",
+        [SL_WIRE_ACK] = "ack",
+        [SL_WIRE_CLOCK] = "clock",
     };
     return type < SL_WIRE_TYPE_MAX && names[type] ? names[type] : "?";
 }
 
 static const char *const role_names[SL_ROLE_MAX] = {
-    [SL_ROLE_LOGGER] = "logger", [SL_ROLE_MANAGER] = "manager", [SL_ROLE_PROXY] = "proxy",
+    [SL_ROLE_LOGGER] = "logger", [SL_ROLE_MANAGER] = "manager",   [SL_ROLE_PROXY] = "proxy",
     [SL_ROLE_WORKER] = "worker", [SL_ROLE_FRONTEND] = "frontend",
 };
 
@@ -462,21 +469,35 @@ static bool walk_obj(struct walk *w, unsigned depth)
     if (t >= 0xa0 && t <= 0xbf)
         return need(w, t & 0x1f) && (w->pos += t & 0x1f, true);
     switch (t) {
-    case 0xca: return need(w, 4) && (w->pos += 4, true);
-    case 0xcb: return need(w, 8) && (w->pos += 8, true);
-    case 0xcc: case 0xd0: return need(w, 1) && (w->pos += 1, true);
-    case 0xcd: case 0xd1: return need(w, 2) && (w->pos += 2, true);
-    case 0xce: case 0xd2: return need(w, 4) && (w->pos += 4, true);
-    case 0xcf: case 0xd3: return need(w, 8) && (w->pos += 8, true);
-    case 0xd9: case 0xda: case 0xdb: {
+    case 0xca:
+        return need(w, 4) && (w->pos += 4, true);
+    case 0xcb:
+        return need(w, 8) && (w->pos += 8, true);
+    case 0xcc:
+    case 0xd0:
+        return need(w, 1) && (w->pos += 1, true);
+    case 0xcd:
+    case 0xd1:
+        return need(w, 2) && (w->pos += 2, true);
+    case 0xce:
+    case 0xd2:
+        return need(w, 4) && (w->pos += 4, true);
+    case 0xcf:
+    case 0xd3:
+        return need(w, 8) && (w->pos += 8, true);
+    case 0xd9:
+    case 0xda:
+    case 0xdb: {
         unsigned k = t == 0xd9 ? 1 : t == 0xda ? 2 : 4;
         return take_len(w, k, &n) && need(w, n) && (w->pos += n, true);
     }
-    case 0xdc: case 0xdd:
+    case 0xdc:
+    case 0xdd:
         if (!take_len(w, t == 0xdc ? 2 : 4, &n))
             return false;
         break;
-    case 0xde: case 0xdf:
+    case 0xde:
+    case 0xdf:
         if (!take_len(w, t == 0xde ? 2 : 4, &n))
             return false;
         is_map = true;
@@ -555,7 +576,8 @@ struct dec {
 #if defined(__GNUC__)
 __attribute__((format(printf, 2, 3)))
 #endif
-static bool fail(struct dec *d, const char *fmt, ...)
+static bool
+fail(struct dec *d, const char *fmt, ...)
 {
     if (d->rc == 0) {
         d->rc = -EBADMSG;
@@ -688,7 +710,8 @@ static bool dec_schema(struct dec *d, const msgpack_object *path, const msgpack_
     for (uint32_t i = 0; i < n; i++) {
         const msgpack_object *fo = &fields->via.array.ptr[i];
         uint64_t t = 0;
-        if (!arr(d, fo, 2, 2, "field") || !name(d, &fo->via.array.ptr[0], &f[i].name, "field name") ||
+        if (!arr(d, fo, 2, 2, "field") ||
+            !name(d, &fo->via.array.ptr[0], &f[i].name, "field name") ||
             !u64(d, &fo->via.array.ptr[1], SL_LT_MAX - 1, &t, "field type"))
             return false;
         f[i].type = (enum sl_log_type)t;
@@ -758,8 +781,7 @@ static bool dec_known(struct dec *d, const msgpack_object *body, struct sl_wire_
         (*m->entry && !sl_wire_name_ok(m->entry) && !fail(d, "known entry: not a valid name")) ||
         !u64(d, EL(5), UINT64_MAX, &m->epoch, "known epoch") ||
         !u64(d, EL(6), UINT32_MAX, &hops, "known hops") || !f64(d, EL(7), &m->ts, "known ts") ||
-        !u64(d, EL(8), UINT32_MAX, &flags, "known flags") ||
-        !dec_section(d, EL(9), &m->rec, 1))
+        !u64(d, EL(8), UINT32_MAX, &flags, "known flags") || !dec_section(d, EL(9), &m->rec, 1))
         return false;
     if (m->rec.n_records != 1)
         return fail(d, "known: record missing");
@@ -773,10 +795,9 @@ static bool dec_scan(struct dec *d, const msgpack_object *body, struct sl_wire_s
     uint64_t kind = 0, port = 0, proto = 0;
     if (!arr(d, body, 8, 8, "scan") || !name(d, EL(0), &m->node, "scan node") ||
         !u64(d, EL(1), UINT64_MAX, &m->seq, "scan seq") || !f64(d, EL(2), &m->ts, "scan ts") ||
-        !u64(d, EL(3), 255, &kind, "scan kind") ||
-        !name(d, EL(4), &m->scanner, "scan scanner") ||
-        !name(d, EL(5), &m->victim, "scan victim") ||
-        !u64(d, EL(6), 65535, &port, "scan port") || !u64(d, EL(7), 255, &proto, "scan proto"))
+        !u64(d, EL(3), 255, &kind, "scan kind") || !name(d, EL(4), &m->scanner, "scan scanner") ||
+        !name(d, EL(5), &m->victim, "scan victim") || !u64(d, EL(6), 65535, &port, "scan port") ||
+        !u64(d, EL(7), 255, &proto, "scan proto"))
         return false;
     m->kind = (uint8_t)kind;
     m->port = (uint16_t)port;
@@ -787,8 +808,8 @@ static bool dec_scan(struct dec *d, const msgpack_object *body, struct sl_wire_s
 static bool dec_notice(struct dec *d, const msgpack_object *body, struct sl_wire_notice *m)
 {
     if (!arr(d, body, 7, 7, "notice") || !name(d, EL(0), &m->node, "notice node") ||
-        !u64(d, EL(1), UINT64_MAX, &m->seq, "notice seq") ||
-        !f64(d, EL(2), &m->ts, "notice ts") || !name(d, EL(3), &m->note, "notice note"))
+        !u64(d, EL(1), UINT64_MAX, &m->seq, "notice seq") || !f64(d, EL(2), &m->ts, "notice ts") ||
+        !name(d, EL(3), &m->note, "notice note"))
         return false;
     m->identifier = NULL;
     if (EL(4)->type != MSGPACK_OBJECT_NIL && !str(d, EL(4), &m->identifier, "notice identifier"))
@@ -877,14 +898,22 @@ static bool dec_clock(struct dec *d, const msgpack_object *body, struct sl_wire_
 static bool dec_body(struct dec *d, struct sl_wire_msg *m, const msgpack_object *body)
 {
     switch (m->type) {
-    case SL_WIRE_LOG: return dec_log(d, body, &m->u.log);
-    case SL_WIRE_KNOWN: return dec_known(d, body, &m->u.known);
-    case SL_WIRE_SCAN: return dec_scan(d, body, &m->u.scan);
-    case SL_WIRE_NOTICE: return dec_notice(d, body, &m->u.notice);
-    case SL_WIRE_HEARTBEAT: return dec_heartbeat(d, body, &m->u.hb);
-    case SL_WIRE_CONTROL: return dec_control(d, body, &m->u.ctl);
-    case SL_WIRE_ACK: return dec_ack(d, body, &m->u.ack);
-    case SL_WIRE_CLOCK: return dec_clock(d, body, &m->u.clock);
+    case SL_WIRE_LOG:
+        return dec_log(d, body, &m->u.log);
+    case SL_WIRE_KNOWN:
+        return dec_known(d, body, &m->u.known);
+    case SL_WIRE_SCAN:
+        return dec_scan(d, body, &m->u.scan);
+    case SL_WIRE_NOTICE:
+        return dec_notice(d, body, &m->u.notice);
+    case SL_WIRE_HEARTBEAT:
+        return dec_heartbeat(d, body, &m->u.hb);
+    case SL_WIRE_CONTROL:
+        return dec_control(d, body, &m->u.ctl);
+    case SL_WIRE_ACK:
+        return dec_ack(d, body, &m->u.ack);
+    case SL_WIRE_CLOCK:
+        return dec_clock(d, body, &m->u.clock);
     }
     return fail(d, "unknown message type %u", m->type);
 }
@@ -1154,4 +1183,238 @@ bool sl_wire_seen_has(const struct sl_wire_seen *s, const char *node, uint64_t s
 size_t sl_wire_seen_count(const struct sl_wire_seen *s)
 {
     return s->n;
+}
+
+/* ---------------------------------------------------------------- module payloads */
+
+int sl_wire_addr_parse(const char *s, uint8_t out[16])
+{
+    struct in_addr a4;
+    if (!s)
+        return -EINVAL;
+    if (inet_pton(AF_INET, s, &a4) == 1) {
+        static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        memcpy(out, pfx, 12);
+        memcpy(out + 12, &a4, 4);
+        return 0;
+    }
+    return inet_pton(AF_INET6, s, out) == 1 ? 0 : -EINVAL;
+}
+
+static const struct sl_log_field notice_fields[SL_WIRE_NOTICE_FIELDS] = {
+    {"ts", SL_LT_TIME},           {"note", SL_LT_STRING},       {"msg", SL_LT_STRING},
+    {"sub", SL_LT_STRING},        {"uid", SL_LT_STRING},        {"id.orig_h", SL_LT_ADDR},
+    {"id.orig_p", SL_LT_COUNT},   {"id.resp_h", SL_LT_ADDR},    {"id.resp_p", SL_LT_COUNT},
+    {"id.proto", SL_LT_COUNT},    {"fuid", SL_LT_STRING},       {"file_mime_type", SL_LT_STRING},
+    {"file_desc", SL_LT_STRING},  {"src", SL_LT_ADDR},          {"dst", SL_LT_ADDR},
+    {"p", SL_LT_COUNT},           {"p_proto", SL_LT_COUNT},     {"n", SL_LT_COUNT},
+    {"peer_descr", SL_LT_STRING}, {"identifier", SL_LT_STRING}, {"suppress_for", SL_LT_INTERVAL},
+};
+const struct sl_log_schema sl_wire_notice_schema = {"notice_raise", SL_WIRE_NOTICE_FIELDS,
+                                                    notice_fields};
+
+static struct sl_log_val str_val(const char *s)
+{
+    return (struct sl_log_val){.present = s != NULL, .s = s};
+}
+
+void sl_wire_notice_to_vals(const struct sl_notice *n, struct sl_log_val *v,
+                            struct sl_wire_notice_buf *b)
+{
+    memset(v, 0, SL_WIRE_NOTICE_FIELDS * sizeof(*v));
+    v[0] = str_val(sl_log_fmt_time(n->ts, b->ts, sizeof(b->ts)));
+    v[1] = str_val(n->note);
+    v[2] = str_val(n->msg);
+    v[3] = str_val(n->sub);
+    v[4] = str_val(n->uid);
+    if (n->has_id) {
+        v[5] = str_val(sl_pkt_addr_str(n->orig_h, b->orig_h, sizeof(b->orig_h)));
+        v[6] = str_val(sl_log_fmt_u64(n->orig_p, b->num[0], sizeof(b->num[0])));
+        v[7] = str_val(sl_pkt_addr_str(n->resp_h, b->resp_h, sizeof(b->resp_h)));
+        v[8] = str_val(sl_log_fmt_u64(n->resp_p, b->num[1], sizeof(b->num[1])));
+        v[9] = str_val(sl_log_fmt_u64(n->id_proto, b->num[2], sizeof(b->num[2])));
+    }
+    v[10] = str_val(n->fuid);
+    v[11] = str_val(n->file_mime_type);
+    v[12] = str_val(n->file_desc);
+    if (n->has_src)
+        v[13] = str_val(sl_pkt_addr_str(n->src, b->src, sizeof(b->src)));
+    if (n->has_dst)
+        v[14] = str_val(sl_pkt_addr_str(n->dst, b->dst, sizeof(b->dst)));
+    if (n->has_p) {
+        v[15] = str_val(sl_log_fmt_u64(n->p, b->num[3], sizeof(b->num[3])));
+        v[16] = str_val(sl_log_fmt_u64(n->p_proto, b->num[4], sizeof(b->num[4])));
+    }
+    if (n->has_n)
+        v[17] = str_val(sl_log_fmt_u64(n->n, b->num[5], sizeof(b->num[5])));
+    v[18] = str_val(n->peer_descr);
+    v[19] = str_val(n->identifier);
+    if (n->has_suppress_for) {
+        snprintf(b->sup, sizeof(b->sup), "%.17g", n->suppress_for);
+        v[20] = str_val(b->sup);
+    }
+}
+
+static int num_field(const struct sl_log_val *v, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (!v->present || !v->s || !*v->s)
+        return -EINVAL;
+    errno = 0;
+    unsigned long long x = strtoull(v->s, &end, 10);
+    if (errno || *end || x > max || v->s[0] == '-')
+        return -EINVAL;
+    *out = x;
+    return 0;
+}
+
+int sl_wire_notice_from_vals(const struct sl_wire_section *rec, struct sl_notice *n)
+{
+    const struct sl_log_schema *s = &rec->schema;
+    if (rec->n_records != 1 || strcmp(s->path, sl_wire_notice_schema.path) != 0 ||
+        s->n_fields != SL_WIRE_NOTICE_FIELDS)
+        return -EINVAL;
+    for (unsigned i = 0; i < SL_WIRE_NOTICE_FIELDS; i++)
+        if (strcmp(s->fields[i].name, notice_fields[i].name) != 0)
+            return -EINVAL;
+    const struct sl_log_val *v = rec->vals;
+    uint64_t x;
+    char *end;
+    memset(n, 0, sizeof(*n));
+    if (!v[0].present || !v[1].present)
+        return -EINVAL;
+    n->ts = strtod(v[0].s, &end);
+    if (*end)
+        return -EINVAL;
+    n->note = v[1].s;
+    n->msg = v[2].present ? v[2].s : NULL;
+    n->sub = v[3].present ? v[3].s : NULL;
+    n->uid = v[4].present ? v[4].s : NULL;
+    if (v[5].present) {
+        n->has_id = true;
+        if (sl_wire_addr_parse(v[5].s, n->orig_h) < 0 || sl_wire_addr_parse(v[7].s, n->resp_h) < 0)
+            return -EINVAL;
+        if (num_field(&v[6], 65535, &x) < 0)
+            return -EINVAL;
+        n->orig_p = (uint16_t)x;
+        if (num_field(&v[8], 65535, &x) < 0)
+            return -EINVAL;
+        n->resp_p = (uint16_t)x;
+        if (num_field(&v[9], 255, &x) < 0)
+            return -EINVAL;
+        n->id_proto = (uint8_t)x;
+    }
+    n->fuid = v[10].present ? v[10].s : NULL;
+    n->file_mime_type = v[11].present ? v[11].s : NULL;
+    n->file_desc = v[12].present ? v[12].s : NULL;
+    if ((n->has_src = v[13].present) && sl_wire_addr_parse(v[13].s, n->src) < 0)
+        return -EINVAL;
+    if ((n->has_dst = v[14].present) && sl_wire_addr_parse(v[14].s, n->dst) < 0)
+        return -EINVAL;
+    if ((n->has_p = v[15].present)) {
+        if (num_field(&v[15], 65535, &x) < 0)
+            return -EINVAL;
+        n->p = (uint16_t)x;
+        if (num_field(&v[16], 255, &x) < 0)
+            return -EINVAL;
+        n->p_proto = (uint8_t)x;
+    }
+    if ((n->has_n = v[17].present) && num_field(&v[17], UINT64_MAX, &n->n) < 0)
+        return -EINVAL;
+    n->peer_descr = v[18].present ? v[18].s : NULL;
+    n->identifier = v[19].present ? v[19].s : NULL;
+    if ((n->has_suppress_for = v[20].present)) {
+        n->suppress_for = strtod(v[20].s, &end);
+        if (*end)
+            return -EINVAL;
+    }
+    return 0;
+}
+
+int sl_wire_scan_encode(const struct sl_scan_obs *o, const char *node, uint64_t seq,
+                        struct sl_wire_buf *b)
+{
+    char sc[48], vi[48];
+    struct sl_wire_scan m = {.node = node,
+                             .seq = seq,
+                             .ts = o->ts,
+                             .kind = 0,
+                             .scanner = sl_pkt_addr_str(o->scanner, sc, sizeof(sc)),
+                             .victim = sl_pkt_addr_str(o->victim, vi, sizeof(vi)),
+                             .port = o->port,
+                             .proto = o->proto};
+    return sl_wire_enc_scan(b, &m);
+}
+
+int sl_wire_scan_decode(const struct sl_wire_scan *m, struct sl_scan_obs *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->ts = m->ts;
+    o->port = m->port;
+    o->proto = m->proto;
+    if (sl_wire_addr_parse(m->scanner, o->scanner) < 0 ||
+        sl_wire_addr_parse(m->victim, o->victim) < 0)
+        return -EINVAL;
+    return 0;
+}
+
+int sl_wire_known_host_key(const struct sl_known_host *h, char *key, size_t n)
+{
+    if (n < 48)
+        return -ENOSPC;
+    sl_pkt_addr_str(h->host, key, n);
+    return 0;
+}
+
+int sl_wire_known_service_key(const struct sl_known_service *s, char *key, size_t n)
+{
+    char a[48];
+    int w = snprintf(key, n, "%s/%u/%u", sl_pkt_addr_str(s->host, a, sizeof(a)), s->port, s->proto);
+    return w < 0 || (size_t)w >= n ? -ENOSPC : 0;
+}
+
+static bool rec_is(const struct sl_wire_known *k, const struct sl_log_schema *want)
+{
+    const struct sl_log_schema *s = &k->rec.schema;
+    if (k->rec.n_records != 1 || strcmp(s->path, want->path) != 0 || s->n_fields != want->n_fields)
+        return false;
+    for (unsigned i = 0; i < s->n_fields; i++)
+        if (strcmp(s->fields[i].name, want->fields[i].name) != 0)
+            return false;
+    return true;
+}
+
+int sl_wire_known_host(const struct sl_wire_known *k, struct sl_known_host *h)
+{
+    memset(h, 0, sizeof(*h));
+    if (!rec_is(k, &sl_known_hosts_schema) || !k->rec.vals[SL_KH_HOST].present)
+        return -EINVAL;
+    h->ts = k->ts;
+    return sl_wire_addr_parse(k->rec.vals[SL_KH_HOST].s, h->host);
+}
+
+int sl_wire_known_service(const struct sl_wire_known *k, struct sl_known_service *s)
+{
+    memset(s, 0, sizeof(*s));
+    if (!rec_is(k, &sl_known_services_schema))
+        return -EINVAL;
+    const struct sl_log_val *v = k->rec.vals;
+    uint64_t port;
+    if (!v[SL_KS_HOST].present || sl_wire_addr_parse(v[SL_KS_HOST].s, s->host) < 0 ||
+        num_field(&v[SL_KS_PORT_NUM], 65535, &port) < 0 || !v[SL_KS_PORT_PROTO].present)
+        return -EINVAL;
+    s->ts = k->ts;
+    s->port = (uint16_t)port;
+    const char *pr = v[SL_KS_PORT_PROTO].s;
+    s->proto = strcmp(pr, "tcp") == 0 ? 6 : strcmp(pr, "udp") == 0 ? 17 : 0;
+    const struct sl_log_val *svc = &v[SL_KS_SERVICE];
+    if (svc->present) {
+        for (uint32_t i = 0; i < svc->n_items && i < SL_KNOWN_MAX_SVC; i++) {
+            if (strlen(svc->items[i]) >= SL_KNOWN_SVC_LEN)
+                return -EINVAL;
+            snprintf(s->svc[i], SL_KNOWN_SVC_LEN, "%s", svc->items[i]);
+            s->n_svc++;
+        }
+    }
+    return 0;
 }

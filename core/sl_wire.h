@@ -39,11 +39,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sl_known.h"
 #include "sl_log.h"
+#include "sl_notice.h"
+#include "sl_scan.h"
 
 #define SL_WIRE_VERSION    1
-#define SL_WIRE_MAX_NAME   255  /* node, set, key, path, note, field names */
-#define SL_WIRE_MAX_FIELDS 256  /* fields of one stream */
+#define SL_WIRE_MAX_NAME   255         /* node, set, key, path, note, field names */
+#define SL_WIRE_MAX_FIELDS 256         /* fields of one stream */
 #define SL_WIRE_MAX_MSG    (16u << 20) /* a message larger than this is refused */
 
 enum sl_wire_type {
@@ -95,15 +98,15 @@ struct sl_wire_log {
 };
 
 struct sl_wire_known {
-    const char *set; /* "hosts", "services" */
-    const char *key; /* the set element, rendered */
+    const char *set;    /* "hosts", "services" */
+    const char *key;    /* the set element, rendered */
     const char *origin; /* node that first inserted it ... */
     uint64_t seq;       /* ... and its sequence: (origin, seq) identifies the insertion */
     const char *entry;  /* proxy that took it from the origin ("" until then) */
     uint64_t epoch;     /* membership epoch the sender acted on */
     uint32_t hops;
-    double ts;          /* network time the origin saw it */
-    uint32_t flags;     /* SL_WIRE_KF_* */
+    double ts;                  /* network time the origin saw it */
+    uint32_t flags;             /* SL_WIRE_KF_* */
     struct sl_wire_section rec; /* the log record, n_records == 1 */
 };
 
@@ -111,7 +114,7 @@ struct sl_wire_scan {
     const char *node;
     uint64_t seq;
     double ts;
-    uint8_t kind;  /* module-defined observation kind */
+    uint8_t kind; /* module-defined observation kind */
     const char *scanner;
     const char *victim;
     uint16_t port;
@@ -248,5 +251,37 @@ size_t sl_wire_seen_count(const struct sl_wire_seen *s);
 
 /* FNV-1a 64 of a string: stable across nodes and runs (ownership, logger pick). */
 uint64_t sl_wire_hash(const char *s);
+
+/* ---------------------------------------------------------- module payloads
+ * The structs of sl_notice, sl_scan and sl_known as messages and back: text
+ * in, text out, every field as a log would show it. */
+
+/* Addresses travel as text (IPv4 as a dotted quad). 0 or -EINVAL. */
+int sl_wire_addr_parse(const char *s, uint8_t out[16]);
+
+/* A notice as raised (struct sl_notice) travels as one record of this
+ * schema, so the manager runs it through sl_notice itself. */
+extern const struct sl_log_schema sl_wire_notice_schema;
+#define SL_WIRE_NOTICE_FIELDS 21
+struct sl_wire_notice_buf {
+    char ts[32], orig_h[48], resp_h[48], src[48], dst[48], num[6][24], sup[32];
+};
+void sl_wire_notice_to_vals(const struct sl_notice *n, struct sl_log_val *vals,
+                            struct sl_wire_notice_buf *b);
+/* Strings of *n point into vals. 0 or -EINVAL. */
+int sl_wire_notice_from_vals(const struct sl_wire_section *rec, struct sl_notice *n);
+
+/* Scan observations. */
+int sl_wire_scan_encode(const struct sl_scan_obs *o, const char *node, uint64_t seq,
+                        struct sl_wire_buf *b);
+int sl_wire_scan_decode(const struct sl_wire_scan *m, struct sl_scan_obs *o);
+
+/* Known items: set "hosts" / "services"; key = address, or
+ * "address/port/proto" (a service row: Zeek's HRW key). The record is the
+ * known_hosts / known_services record; the ts travels exactly in k->ts. */
+int sl_wire_known_host_key(const struct sl_known_host *h, char *key, size_t n);
+int sl_wire_known_service_key(const struct sl_known_service *s, char *key, size_t n);
+int sl_wire_known_host(const struct sl_wire_known *k, struct sl_known_host *h);
+int sl_wire_known_service(const struct sl_wire_known *k, struct sl_known_service *s);
 
 #endif

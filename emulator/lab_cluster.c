@@ -169,6 +169,10 @@ static int node_argv(const struct lab_ctx *c, int node, char **argv, char bufs[]
                 return -ENAMETOOLONG;
             argv[a++] = "-r";
             argv[a++] = bufs[1];
+            if (c->timeline[0]) {
+                argv[a++] = "--timeline";
+                argv[a++] = (char *)c->timeline;
+            }
         }
         argv[a++] = "-C";
     }

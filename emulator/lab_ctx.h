@@ -36,6 +36,7 @@ struct lab_ctx {
     char state_dir[LAB_PATH];   /* RUN/state: NODE.stats counters */
     char loggers_dir[LAB_PATH]; /* one log directory per logger (or the manager) */
     char split_dir[LAB_PATH];   /* offline: the per-worker pcaps */
+    char timeline[LAB_PATH];    /* offline: the split's timeline ("" = none) */
     unsigned base_port;
 
     struct lab_proc proc[LAB_MAX_PROCS]; /* cluster nodes, in start order */

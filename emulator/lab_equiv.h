@@ -9,11 +9,17 @@
  *   - columns naming the node that wrote a row (peer, peer_descr) are
  *     dropped: a cluster has many nodes, standalone one;
  *   - tunnel_parents (a set of conn uids) is rewritten to the parents'
- *     5-tuples, looked up in the same side's conn.log;
+ *     5-tuples, looked up in the same side's conn.log; a parent without a
+ *     conn.log row is an IP tunnel (IP-in-IP, GRE), compared by number only;
  *   - set-valued columns are sorted (Zeek prints sets in hash order).
  * Logs that are per node by nature (stats, capture_loss, reporter,
- * loaded_scripts, packet_filter, cluster, broker, print) are not compared.
- * A log missing on one side counts as empty there.
+ * loaded_scripts, packet_filter, cluster, broker, print) are not compared,
+ * nor are notice.log rows about a node's own capture (CaptureLoss::*, raised
+ * per node and per measuring interval, as Zeek does in a cluster).
+ * weird.log is a superset check: Zeek de-duplicates weirds per node, so a
+ * cluster may log more of them, never fewer (test/e2e/logdiff.py's --superset
+ * weird; the rest matches its rules too). A log missing on one side counts as
+ * empty there.
  */
 #ifndef LAB_EQUIV_H
 #define LAB_EQUIV_H
@@ -32,6 +38,7 @@ struct lab_equiv_log {
     unsigned n_ex_a, n_ex_b;
     char fields[1024];  /* the compared columns, tab separated */
     bool fields_differ; /* the sides' columns differ (compared on the common ones) */
+    bool superset;      /* rows only in a are allowed (weird.log) */
 };
 
 struct lab_equiv {

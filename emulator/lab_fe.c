@@ -74,6 +74,7 @@ static int fe_args(const struct lab_ctx *c, struct argbuf *b)
     rc |= add(b, "-m");
     rc |= add(b, "512");
     rc |= add(b, "--no-pci");
+    rc |= add(b, "--no-shconf");
     /* --in-memory clashes with --no-huge; a per-lab prefix keeps labs apart */
     rc |= add(b, "--file-prefix");
     rc |= add(b, "sluice-%s", t->name);
@@ -83,7 +84,7 @@ static int fe_args(const struct lab_ctx *c, struct argbuf *b)
     if (c->pcap)
         rc |= add(b, "net_pcap0,rx_pcap=%s", c->pcap);
     else /* sluicectl start: live input from the tap */
-        rc |= add(b, "net_af_packet0,iface=in0,blocksz=65536,framesz=16384,framecnt=512");
+        rc |= add(b, "net_af_packet0,iface=in0");
     for (unsigned k = 0; k < ports; k++) {
         rc |= add(b, "--vdev");
         /* qdisc_bypass=0: frames go through the kernel's qdisc (tbf) */

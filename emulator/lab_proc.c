@@ -46,6 +46,12 @@ static void child(struct lab_run *run, const struct lab_spawn *s, int go_fd, int
     }
     if (out_pipe >= 0)
         dup2(out_pipe, STDOUT_FILENO);
+    /* the log starts with the command, so a failure can be rerun by hand */
+    fprintf(stderr, "# sluicectl started:");
+    for (char *const *a = s->argv; *a; a++)
+        fprintf(stderr, " %s", *a);
+    fprintf(stderr, "%s%s%s\n", s->ns ? "  (in network namespace " : "", s->ns ? s->ns : "",
+            s->ns ? ")" : "");
     int nul = open("/dev/null", O_RDONLY);
     if (nul >= 0)
         dup2(nul, STDIN_FILENO);

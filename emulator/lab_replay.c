@@ -185,6 +185,27 @@ static void relay_liveness(struct replay *r, double dead_s)
 
 /* ---- the replay, offline and live ---------------------------------------- */
 
+/* The workers' shared timeline (see lab_split_timeline), in the run dir. */
+static int make_timeline(struct replay *r)
+{
+    char *files[LAB_SPLIT_MAX_WORKERS] = {0};
+    unsigned nw = lab_topo_n_workers(r->c.t);
+    int64_t rc = 0;
+    snprintf(r->c.timeline, sizeof(r->c.timeline), "%s/timeline", r->c.run.dir);
+    for (unsigned k = 0; k < nw && rc == 0; k++)
+        if (asprintf(&files[k], "%s/worker-%u.pcap", r->c.split_dir, k + 1) < 0)
+            rc = -ENOMEM;
+    lab_progress(&r->c, "matching the split against %s for the workers' timeline", r->c.pcap);
+    if (rc == 0)
+        rc = lab_split_timeline(r->c.pcap, files, nw, r->c.timeline, stderr);
+    lab_progress_done(&r->c);
+    for (unsigned k = 0; k < nw; k++)
+        free(files[k]);
+    if (rc < 0)
+        fprintf(stderr, "sluicectl: timeline %s: %s\n", r->c.timeline, strerror((int)-rc));
+    return rc < 0 ? (int)rc : 0;
+}
+
 static int run_offline(struct replay *r)
 {
     int rc;
@@ -193,6 +214,8 @@ static int run_offline(struct replay *r)
             return rc;
         r->rep->replay_s = r->c.fe_secs;
     }
+    if ((rc = make_timeline(r)) < 0)
+        return rc;
     if ((rc = lab_cluster_start(&r->c)) < 0)
         return rc;
     double t0 = lab_now();

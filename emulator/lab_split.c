@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "sl_flow.h"
@@ -348,4 +349,154 @@ out:
             pcap_dump_close(out[w]);
     pcap_close(p);
     return rc;
+}
+
+/* ---- timeline --------------------------------------------------------------- */
+
+struct tl_rec {
+    double ts;
+    uint32_t worker;
+    uint32_t pad;
+};
+
+struct tl_head {
+    pcap_t *p;
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    bool more;
+};
+
+struct tl_pend {
+    struct pcap_pkthdr h;
+    u_char *d;
+};
+
+#define TL_WINDOW 4096
+
+static bool same_frame(const struct pcap_pkthdr *a, const u_char *da, const struct pcap_pkthdr *b,
+                       const u_char *db)
+{
+    if (a->ts.tv_sec != b->ts.tv_sec || a->ts.tv_usec != b->ts.tv_usec || a->len != b->len ||
+        a->caplen != b->caplen)
+        return false;
+    /* the frontend rewrote the destination MAC, nothing else */
+    return a->caplen < 6 ? memcmp(da, db, a->caplen) == 0
+                         : memcmp(da + 6, db + 6, a->caplen - 6) == 0;
+}
+
+static void tl_advance(struct tl_head *w)
+{
+    w->more = pcap_next_ex(w->p, &w->h, &w->d) == 1;
+}
+
+static int tl_emit(FILE *out, struct tl_head *w, unsigned k, int64_t *n)
+{
+    struct tl_rec r = {.ts = (double)w->h->ts.tv_sec + (double)w->h->ts.tv_usec / 1e6,
+                       .worker = k};
+    if (fwrite(&r, sizeof(r), 1, out) != 1)
+        return -EIO;
+    (*n)++;
+    tl_advance(w);
+    return 0;
+}
+
+/* Matches one input frame with a worker file's next frame; emits it. */
+static int tl_match(FILE *out, struct tl_head *w, unsigned n, const struct pcap_pkthdr *h,
+                    const u_char *d, int64_t *count)
+{
+    for (unsigned k = 0; k < n; k++)
+        if (w[k].more && same_frame(w[k].h, w[k].d, h, d))
+            return tl_emit(out, &w[k], k, count) < 0 ? -EIO : 1;
+    return 0;
+}
+
+int64_t lab_split_timeline(const char *pcap, char *const *files, unsigned n, const char *out,
+                           FILE *err)
+{
+    struct tl_head *w = calloc(n ? n : 1, sizeof(*w));
+    struct tl_pend *pend = calloc(TL_WINDOW, sizeof(*pend));
+    size_t n_pend = 0;
+    int64_t count = 0;
+    int rc = 0;
+    pcap_t *in = NULL;
+    FILE *f = NULL;
+    if (!w || !pend) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (unsigned k = 0; k < n; k++) {
+        char eb[PCAP_ERRBUF_SIZE];
+        if (files[k] && access(files[k], F_OK) == 0 && !(w[k].p = pcap_open_offline(files[k], eb))) {
+            fprintf(err, "sluicectl: %s: %s\n", files[k], eb);
+            rc = -EINVAL;
+            goto out;
+        }
+        if (w[k].p)
+            tl_advance(&w[k]);
+    }
+    if (open_pcap(pcap, &in, err) < 0 || !(f = fopen(out, "wb"))) {
+        rc = in ? -errno : -EINVAL;
+        goto out;
+    }
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    while (rc == 0 && pcap_next_ex(in, &h, &d) == 1) {
+        int m = tl_match(f, w, n, h, d, &count);
+        if (m < 0) {
+            rc = m;
+            break;
+        }
+        if (m == 0) { /* held back by the frontend, or dropped: wait a while */
+            if (n_pend == TL_WINDOW) {
+                free(pend[0].d);
+                memmove(pend, pend + 1, (TL_WINDOW - 1) * sizeof(*pend));
+                n_pend--;
+            }
+            pend[n_pend].h = *h;
+            if (!(pend[n_pend].d = malloc(h->caplen ? h->caplen : 1))) {
+                rc = -ENOMEM;
+                break;
+            }
+            memcpy(pend[n_pend].d, d, h->caplen);
+            n_pend++;
+            continue;
+        }
+        /* a frame matched: frames waiting may be next in some file now */
+        for (size_t i = 0; i < n_pend && rc == 0;) {
+            int pm = tl_match(f, w, n, &pend[i].h, pend[i].d, &count);
+            if (pm < 0)
+                rc = pm;
+            if (pm > 0) {
+                free(pend[i].d);
+                memmove(pend + i, pend + i + 1, (n_pend - i - 1) * sizeof(*pend));
+                n_pend--;
+                i = 0;
+            } else {
+                i++;
+            }
+        }
+    }
+    /* what is left in the files came in an order we could not follow: by time */
+    for (;;) {
+        int best = -1;
+        for (unsigned k = 0; k < n; k++)
+            if (w[k].more && (best < 0 || timercmp(&w[k].h->ts, &w[best].h->ts, <)))
+                best = (int)k;
+        if (best < 0 || rc < 0)
+            break;
+        rc = tl_emit(f, &w[best], (unsigned)best, &count);
+    }
+out:
+    for (size_t i = 0; i < n_pend; i++)
+        free(pend[i].d);
+    free(pend);
+    for (unsigned k = 0; w && k < n; k++)
+        if (w[k].p)
+            pcap_close(w[k].p);
+    free(w);
+    if (in)
+        pcap_close(in);
+    if (f && fclose(f) != 0 && rc == 0)
+        rc = -EIO;
+    return rc < 0 ? rc : count;
 }

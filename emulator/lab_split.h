@@ -47,6 +47,19 @@ struct lab_split {
  * means that worker got nothing). Returns 0 or -errno (reason on err). */
 int lab_split_scan(char *const *files, unsigned n, struct lab_split *s, FILE *err);
 
+/* The split's timeline, as sluice-node worker --timeline reads it: for every
+ * packet the workers got, in the order of the original pcap, its time and
+ * the worker (0-based) -- so each worker moves its network time at every
+ * packet of the input, as one process reading everything would, and timers
+ * fire at the same network times as in the standalone run. The frontend's
+ * output keeps no such record, so it is rebuilt by matching every frame of
+ * `pcap` with the next frame of the per-worker files (same time, length and
+ * bytes but the destination MAC). A frame held back and released later (an
+ * early fragment) waits in a small window; a frame no worker got (a counted
+ * drop) is left out. Returns the number of records, or -errno. */
+int64_t lab_split_timeline(const char *pcap, char *const *files, unsigned n, const char *out,
+                           FILE *err);
+
 /* Ways to cut a pcap for `sluicectl split`. */
 enum lab_split_how {
     LAB_SPLIT_HASH = 0, /* core's symmetric hash + rendezvous, as the frontend does (no

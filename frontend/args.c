@@ -67,56 +67,56 @@ static const struct option long_opts[] = {
 void fe_args_usage(FILE *f, const char *prog)
 {
     fprintf(f,
-        "usage: %s [EAL options] -- [options]\n"
-        "\n"
-        "A cPacket-style L2 flow balancer: decodes each frame, picks a worker by\n"
-        "rendezvous hashing of its flow over the live workers, rewrites the\n"
-        "destination MAC to that worker's and forwards it. Ports come from EAL\n"
-        "(-a PCI, --vdev net_pcap0,rx_pcap=F / net_null / net_af_packet / ...).\n"
-        "\n"
-        "Workers\n"
-        "  --workers N           number of workers (default 8, or the topology's)\n"
-        "  --worker-mac M[,M..]  worker MACs (default 02:00:00:00:00:01..N)\n"
-        "  --down K              start with worker K (1..N) marked down; repeatable\n"
-        "  --topology FILE       INI topology: [frontend] and `type = worker` sections\n"
-        "Balancing\n"
-        "  --hash MODE           sym5 (default), sym3, sym2, inner-sym5, inner-sym3,\n"
-        "                        inner-sym2, toeplitz\n"
-        "  --frag-hold-ms MS     how long an early fragment waits for its first (100)\n"
-        "  --frag-timeout S      how long a first fragment's worker is kept (300)\n"
-        "  --max-held N          early fragments held at most (4096)\n"
-        "Ports and output\n"
-        "  --in-ports LIST       input ports, e.g. 0 or 0,1 (default 0)\n"
-        "  --out-ports LIST      output ports (default: all the others)\n"
-        "  --output switch|direct  switch: each worker MAC maps to an output port\n"
-        "                        (topology port=, else round-robin); direct: all\n"
-        "                        frames out the first output port\n"
-        "  --write-pcaps DIR     write DIR/worker-K.pcap per worker (original\n"
-        "                        timestamps) instead of sending; each worker is then\n"
-        "                        its own egress link\n"
-        "  --link-rate [ID=]RATE shape egress links (1G, 10G, 250M, ...): all links, or\n"
-        "                        port ID (worker ID with --write-pcaps); repeatable.\n"
-        "                        Rates count Ethernet L1 bytes (frame + FCS, min 64,\n"
-        "                        + 20 preamble/IFG), as a real link does\n"
-        "  --queue-bytes N       egress queue of a shaped link (default 262144)\n"
-        "Replay\n"
-        "  --pace 1x|<N>x|topspeed  pace pcap inputs by their timestamps (default\n"
-        "                        topspeed)\n"
-        "  --time S              stop after S seconds (default: at end of input or\n"
-        "                        on SIGINT/SIGTERM)\n"
-        "Reporting and control\n"
-        "  --stats-interval S    a JSON stats line on stdout every S seconds\n"
-        "  --ctl PATH            unix control socket: 'down K', 'up K', 'stats',\n"
-        "                        'workers', 'start', 'stop'\n"
-        "  --wait-start          set everything up, then wait for 'start' on --ctl\n"
-        "  --no-flow-count       skip the per-worker distinct-flow estimate\n"
-        "Tuning\n"
-        "  --burst N             RX/TX burst (default 32)\n"
-        "  --mbufs N             mbuf pool size (default: computed)\n"
-        "\n"
-        "The summary JSON is printed on stdout at exit; telemetry commands under\n"
-        "/sluice/ (stats, workers, ports, worker_down,K, worker_up,K).\n",
-        prog);
+            "usage: %s [EAL options] -- [options]\n"
+            "\n"
+            "A cPacket-style L2 flow balancer: decodes each frame, picks a worker by\n"
+            "rendezvous hashing of its flow over the live workers, rewrites the\n"
+            "destination MAC to that worker's and forwards it. Ports come from EAL\n"
+            "(-a PCI, --vdev net_pcap0,rx_pcap=F / net_null / net_af_packet / ...).\n"
+            "\n"
+            "Workers\n"
+            "  --workers N           number of workers (default 8, or the topology's)\n"
+            "  --worker-mac M[,M..]  worker MACs (default 02:00:00:00:00:01..N)\n"
+            "  --down K              start with worker K (1..N) marked down; repeatable\n"
+            "  --topology FILE       INI topology: [frontend] and `type = worker` sections\n"
+            "Balancing\n"
+            "  --hash MODE           sym5 (default), sym3, sym2, inner-sym5, inner-sym3,\n"
+            "                        inner-sym2, toeplitz\n"
+            "  --frag-hold-ms MS     how long an early fragment waits for its first (100)\n"
+            "  --frag-timeout S      how long a first fragment's worker is kept (300)\n"
+            "  --max-held N          early fragments held at most (4096)\n"
+            "Ports and output\n"
+            "  --in-ports LIST       input ports, e.g. 0 or 0,1 (default 0)\n"
+            "  --out-ports LIST      output ports (default: all the others)\n"
+            "  --output switch|direct  switch: each worker MAC maps to an output port\n"
+            "                        (topology port=, else round-robin); direct: all\n"
+            "                        frames out the first output port\n"
+            "  --write-pcaps DIR     write DIR/worker-K.pcap per worker (original\n"
+            "                        timestamps) instead of sending; each worker is then\n"
+            "                        its own egress link\n"
+            "  --link-rate [ID=]RATE shape egress links (1G, 10G, 250M, ...): all links, or\n"
+            "                        port ID (worker ID with --write-pcaps); repeatable.\n"
+            "                        Rates count Ethernet L1 bytes (frame + FCS, min 64,\n"
+            "                        + 20 preamble/IFG), as a real link does\n"
+            "  --queue-bytes N       egress queue of a shaped link (default 262144)\n"
+            "Replay\n"
+            "  --pace 1x|<N>x|topspeed  pace pcap inputs by their timestamps (default\n"
+            "                        topspeed)\n"
+            "  --time S              stop after S seconds (default: at end of input or\n"
+            "                        on SIGINT/SIGTERM)\n"
+            "Reporting and control\n"
+            "  --stats-interval S    a JSON stats line on stdout every S seconds\n"
+            "  --ctl PATH            unix control socket: 'down K', 'up K', 'stats',\n"
+            "                        'workers', 'start', 'stop'\n"
+            "  --wait-start          set everything up, then wait for 'start' on --ctl\n"
+            "  --no-flow-count       skip the per-worker distinct-flow estimate\n"
+            "Tuning\n"
+            "  --burst N             RX/TX burst (default 32)\n"
+            "  --mbufs N             mbuf pool size (default: computed)\n"
+            "\n"
+            "The summary JSON is printed on stdout at exit; telemetry commands under\n"
+            "/sluice/ (stats, workers, ports, worker_down,K, worker_up,K).\n",
+            prog);
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -165,11 +165,28 @@ int fe_parse_rate(const char *s, uint64_t *bps)
         return -EINVAL;
     double mul = 1;
     switch (*end) {
-    case 'k': case 'K': mul = 1e3; end++; break;
-    case 'm': case 'M': mul = 1e6; end++; break;
-    case 'g': case 'G': mul = 1e9; end++; break;
-    case 't': case 'T': mul = 1e12; end++; break;
-    default: break;
+    case 'k':
+    case 'K':
+        mul = 1e3;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        mul = 1e6;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        mul = 1e9;
+        end++;
+        break;
+    case 't':
+    case 'T':
+        mul = 1e12;
+        end++;
+        break;
+    default:
+        break;
     }
     if (strcmp(end, "bps") == 0 || strcmp(end, "b") == 0 || strcmp(end, "bit") == 0)
         end += strlen(end);
@@ -188,10 +205,10 @@ int fe_parse_mac(const char *s, uint8_t mac[6])
     char tail;
     if (s == NULL)
         return -EINVAL;
-    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-               &tail) != 6 &&
-        sscanf(s, "%2x-%2x-%2x-%2x-%2x-%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-               &tail) != 6)
+    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) !=
+            6 &&
+        sscanf(s, "%2x-%2x-%2x-%2x-%2x-%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) !=
+            6)
         return -EINVAL;
     if (strlen(s) != 17)
         return -EINVAL;
@@ -271,8 +288,7 @@ static int add_macs(struct fe_conf *c, const char *list, char *err, size_t errle
     return rc;
 }
 
-static int add_rate(struct fe_conf *c, const char *arg, const char *what, char *err,
-                    size_t errlen)
+static int add_rate(struct fe_conf *c, const char *arg, const char *what, char *err, size_t errlen)
 {
     const char *eq = strchr(arg, '=');
     struct fe_rate r = {.id = -1};
@@ -335,7 +351,7 @@ static void defaults(struct fe_conf *c)
 
 /* The options the topology can also set, shared by both sources. */
 static int apply_shared(struct fe_conf *c, int opt, const char *arg, const char *what, char *err,
-                      size_t errlen)
+                        size_t errlen)
 {
     uint64_t u;
     int n;
@@ -369,8 +385,7 @@ static int apply_shared(struct fe_conf *c, int opt, const char *arg, const char 
         return 0;
     case OPT_PACE:
         if (parse_pace(arg, &c->pace) < 0)
-            return fail(err, errlen, "%s: bad pace '%s' (1x, 10x, 0.5x or topspeed)", what,
-                        arg);
+            return fail(err, errlen, "%s: bad pace '%s' (1x, 10x, 0.5x or topspeed)", what, arg);
         return 0;
     case OPT_STATS_INTERVAL:
         if (parse_double(arg, 0, 86400, &c->stats_interval) < 0)
@@ -402,10 +417,10 @@ int fe_args_set_key(struct fe_conf *c, const char *key, const char *val, const c
         const char *key;
         int opt;
     } keys[] = {
-        {"workers", OPT_WORKERS},         {"hash", OPT_HASH},
-        {"output", OPT_OUTPUT},           {"queue_bytes", OPT_QUEUE_BYTES},
-        {"pace", OPT_PACE},               {"stats_interval", OPT_STATS_INTERVAL},
-        {"in_ports", OPT_IN_PORTS},       {"out_ports", OPT_OUT_PORTS},
+        {"workers", OPT_WORKERS},     {"hash", OPT_HASH},
+        {"output", OPT_OUTPUT},       {"queue_bytes", OPT_QUEUE_BYTES},
+        {"pace", OPT_PACE},           {"stats_interval", OPT_STATS_INTERVAL},
+        {"in_ports", OPT_IN_PORTS},   {"out_ports", OPT_OUT_PORTS},
         {"link_rate", OPT_LINK_RATE},
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -511,7 +526,7 @@ int fe_args_parse(struct fe_conf *c, int argc, char **argv, char *err, size_t er
 
     /* Pass 1: --help and --topology, so the command line can override the file. */
     opterr = 0;
-    optind = 1;
+    optind = 0; /* 0: glibc re-initialises getopt completely */
     while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
         if (opt == OPT_HELP || opt == 'h') {
             fe_args_usage(stdout, prog);
@@ -531,7 +546,7 @@ int fe_args_parse(struct fe_conf *c, int argc, char **argv, char *err, size_t er
         c->n_topo_rates = c->n_rates;
     }
 
-    optind = 1;
+    optind = 0; /* 0: glibc re-initialises getopt completely */
     while ((opt = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
         if (opt == '?' || opt == ':') {
             const char *bad = argv[optind - 1];

@@ -35,13 +35,13 @@ struct fe_rate {
 
 struct fe_conf {
     unsigned n_workers;
-    bool workers_set;        /* --workers given (else from topology/MACs, or 8) */
-    unsigned n_macs;         /* MACs given by --worker-mac or the topology */
+    bool workers_set; /* --workers given (else from topology/MACs, or 8) */
+    unsigned n_macs;  /* MACs given by --worker-mac or the topology */
     uint8_t mac[FE_MAX_WORKERS][6];
-    int worker_port[FE_MAX_WORKERS]; /* switch output port per worker, -1 = default */
-    double weight[FE_MAX_WORKERS];   /* rendezvous weight, 1 by default */
+    int worker_port[FE_MAX_WORKERS];      /* switch output port per worker, -1 = default */
+    double weight[FE_MAX_WORKERS];        /* rendezvous weight, 1 by default */
     uint64_t worker_rate[FE_MAX_WORKERS]; /* topology link_rate of its link, 0: none */
-    bool down[FE_MAX_WORKERS];       /* --down: start marked down */
+    bool down[FE_MAX_WORKERS];            /* --down: start marked down */
 
     enum sl_hash_mode hash;
     enum fe_output output;

@@ -32,13 +32,13 @@
 #include "sl_pkt.h"
 #include "sl_rdv.h"
 
-#define FE_MAX_LCORES   128
-#define FE_MAX_INPUTS   64 /* RX queues over all input ports */
-#define FE_MAX_EGRESS   FE_MAX_WORKERS
-#define FE_MAX_WEIRDS   32 /* distinct weird names counted per input and lcore */
-#define FE_MAX_BURST    256
-#define FE_HLL_BITS     10 /* 1024 registers: ~3% error on a worker's flow count */
-#define FE_SCRATCH      65536
+#define FE_MAX_LCORES 128
+#define FE_MAX_INPUTS 64 /* RX queues over all input ports */
+#define FE_MAX_EGRESS FE_MAX_WORKERS
+#define FE_MAX_WEIRDS 32 /* distinct weird names counted per input and lcore */
+#define FE_MAX_BURST  256
+#define FE_HLL_BITS   10 /* 1024 registers: ~3% error on a worker's flow count */
+#define FE_SCRATCH    65536
 
 /* Relaxed single-writer counters: the owner adds, other threads read. */
 #define FE_ADD(x, v) __atomic_store_n(&(x), (x) + (v), __ATOMIC_RELAXED)
@@ -90,12 +90,12 @@ struct fe_input {
 
 /* An egress link: an output port, or (--write-pcaps) a worker's pcap. */
 struct fe_egress {
-    int port;   /* output port id, -1 with --write-pcaps */
-    int worker; /* --write-pcaps: worker index */
+    int port;                 /* output port id, -1 with --write-pcaps */
+    int worker;               /* --write-pcaps: worker index */
     uint64_t rate_bps;        /* 0: unshaped */
     struct fe_shaper *shaper; /* NULL when unshaped */
     uint16_t n_txq;
-    bool txq_shared;          /* fewer TX queues than forwarding lcores */
+    bool txq_shared; /* fewer TX queues than forwarding lcores */
     rte_spinlock_t txq_lock[FE_MAX_LCORES];
 };
 
@@ -117,14 +117,11 @@ struct fe_w_stats {
 
 struct fe_e_stats {
     uint64_t pkts, bytes, tx_drops, shaper_drops, shaper_drop_bytes;
+    uint64_t queued; /* in snapshots only: the link's shaper queue then */
 };
 
-/* Everything one forwarding lcore counts; only it writes. `seq` makes a
- * seqlock: odd while the lcore is inside a loop iteration, so a reader can
- * copy the counters at a moment when every frame this lcore took in is
- * accounted for (sent, dropped, held or queued). */
+/* Everything one forwarding lcore counts; only it writes. */
 struct fe_lcore_stats {
-    uint64_t seq;
     uint64_t drops[FE_DROP_MAX];
     uint64_t held; /* fragments held by sl_lb now */
     uint64_t bursts, idle_polls;
@@ -158,7 +155,7 @@ struct fe_lcore {
     struct sl_rdv rdv; /* this lcore's copy of the liveness table */
     uint64_t rdv_gen;
     struct sl_pkt pkt;
-    uint64_t now_ns;  /* the latest frame time seen */
+    uint64_t now_ns;            /* the latest frame time seen */
     uint16_t txq[FE_MAX_PORTS]; /* TX queue used on each port */
     unsigned n_dirty;
     uint16_t dirty[FE_MAX_EGRESS];
@@ -166,6 +163,12 @@ struct fe_lcore {
     uint8_t *hll;         /* [n_workers << FE_HLL_BITS] */
     uint8_t *scratch;     /* FE_SCRATCH bytes: linearized multi-segment frames */
     struct fe_lcore_stats *st;
+    /* Snapshots on request: a reader bumps snap_req; between two loop
+     * iterations, when every frame the lcore took in is accounted for (sent,
+     * dropped, held or queued), the lcore copies st into snap and sets
+     * snap_done = snap_req. One load per iteration on the hot path. */
+    uint64_t snap_req, snap_done;
+    struct fe_lcore_stats *snap;
     volatile int finished;
 };
 
@@ -209,6 +212,7 @@ struct fe_app {
     uint64_t tsc0, wall0_ns;
     uint64_t start_tsc; /* when forwarding started (pacing origin in wall time) */
 
+    rte_spinlock_t stats_lock; /* one snapshot reader at a time (main, telemetry) */
     volatile int stop;
     volatile int started; /* --wait-start: set by the control socket's `start` */
     int exit_code;

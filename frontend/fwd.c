@@ -17,7 +17,7 @@
 #include "shaper.h"
 #include "workers.h"
 
-#define RELEASE_BATCH 64
+#define RELEASE_BATCH  64
 #define LB_STATS_EVERY 64 /* bursts between copies of sl_lb's counters */
 
 /* net_pcap's RX timestamp (microseconds), the fallback when pcapr lost track. */
@@ -29,18 +29,6 @@ static void lookup_rx_timestamp(void)
     int bit = rte_mbuf_dynflag_lookup(RTE_MBUF_DYNFLAG_RX_TIMESTAMP_NAME, NULL);
     ts_dynfield_off = rte_mbuf_dynfield_lookup(RTE_MBUF_DYNFIELD_TIMESTAMP_NAME, NULL);
     ts_dynflag = bit >= 0 ? RTE_BIT64(bit) : 0;
-}
-
-/* Seqlock over this lcore's counters (see fe.h). */
-static inline void seq_begin(struct fe_lcore *lc)
-{
-    __atomic_store_n(&lc->st->seq, lc->st->seq + 1, __ATOMIC_RELAXED);
-    __atomic_thread_fence(__ATOMIC_RELEASE);
-}
-
-static inline void seq_end(struct fe_lcore *lc)
-{
-    __atomic_store_n(&lc->st->seq, lc->st->seq + 1, __ATOMIC_RELEASE);
 }
 
 /* ---- egress ---------------------------------------------------------------- */
@@ -283,12 +271,23 @@ static void count_decode(struct fe_in_stats *is, const struct sl_pkt *p)
 static void count_reason(struct fe_in_stats *is, enum sl_lb_reason why)
 {
     switch (why) {
-    case SL_LB_NON_IP: FE_ADD(is->non_ip, 1); break;
-    case SL_LB_FRAG_HIT: FE_ADD(is->frag_hit, 1); break;
-    case SL_LB_FRAG_ORPHAN: FE_ADD(is->frag_orphan, 1); break;
-    case SL_LB_ICMP_ERR: FE_ADD(is->icmp_steered, 1); break;
-    case SL_LB_FRAG_HELD: FE_ADD(is->frag_held, 1); break;
-    default: break;
+    case SL_LB_NON_IP:
+        FE_ADD(is->non_ip, 1);
+        break;
+    case SL_LB_FRAG_HIT:
+        FE_ADD(is->frag_hit, 1);
+        break;
+    case SL_LB_FRAG_ORPHAN:
+        FE_ADD(is->frag_orphan, 1);
+        break;
+    case SL_LB_ICMP_ERR:
+        FE_ADD(is->icmp_steered, 1);
+        break;
+    case SL_LB_FRAG_HELD:
+        FE_ADD(is->frag_held, 1);
+        break;
+    default:
+        break;
     }
 }
 
@@ -360,6 +359,24 @@ static void stamp(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mbuf *m, ui
         FE_ADD(lc->st->in[rq->input].lost, lost);
 }
 
+static void take_snapshot(struct fe_lcore *lc, uint64_t req)
+{
+    struct fe_app *app = lc->app;
+    memcpy(lc->snap, lc->st, sizeof(*lc->snap));
+    for (unsigned e = 0; e < app->n_egress; e++) {
+        struct fe_shaper *sh = app->egress[e].shaper;
+        lc->snap->e[e].queued = sh ? fe_shaper_queued(sh) : 0;
+    }
+    __atomic_store_n(&lc->snap_done, req, __ATOMIC_RELEASE);
+}
+
+static inline void maybe_snapshot(struct fe_lcore *lc)
+{
+    uint64_t req = __atomic_load_n(&lc->snap_req, __ATOMIC_ACQUIRE);
+    if (unlikely(req != lc->snap_done))
+        take_snapshot(lc, req);
+}
+
 /* --pace: hold frame time ts until its place on the wall clock. */
 static void pace_wait(struct fe_lcore *lc, uint64_t ts)
 {
@@ -370,14 +387,13 @@ static void pace_wait(struct fe_lcore *lc, uint64_t ts)
     if (now >= due)
         return;
     flush_dirty(lc); /* what is due already goes out now, not after the wait */
-    seq_end(lc);      /* every frame so far is accounted for: readers may copy */
     while ((now = rte_rdtsc()) < due && !__atomic_load_n(&app->stop, __ATOMIC_RELAXED)) {
+        maybe_snapshot(lc);                 /* every frame so far is accounted for */
         if (due - now > app->tsc_hz / 5000) /* > 200 us: sleep, other work shares the core */
             rte_delay_us_sleep(100);
         else
             rte_pause();
     }
-    seq_begin(lc);
 }
 
 static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mbuf **rx,
@@ -477,7 +493,6 @@ int fe_fwd_main(void *arg)
 
     while (!__atomic_load_n(&app->stop, __ATOMIC_RELAXED)) {
         bool any = false, open = false;
-        seq_begin(lc);
         fe_workers_sync(app, &lc->rdv, &lc->rdv_gen);
         tsc = rte_rdtsc();
         for (unsigned r = 0; r < lc->n_rxq; r++) {
@@ -505,26 +520,20 @@ int fe_fwd_main(void *arg)
                 break;
             idle_drain(lc, idle_clock(lc, tsc));
             FE_ADD(lc->st->idle_polls, 1);
-            seq_end(lc);
             rte_pause();
-            continue;
         }
-        seq_end(lc);
+        maybe_snapshot(lc);
     }
-    if (lc->st->seq & 1)
-        seq_end(lc);
-    seq_begin(lc);
     drain_all(lc);
     FE_ADD(lc->st->bursts, bursts);
-    seq_end(lc);
     __atomic_store_n(&lc->finished, 1, __ATOMIC_RELEASE);
     return 0;
 }
 
 /* ---- setup ------------------------------------------------------------------ */
 
-static struct fe_lcore *lcore_new(struct fe_app *app, unsigned idx, unsigned lcore_id,
-                                  char *err, size_t errlen)
+static struct fe_lcore *lcore_new(struct fe_app *app, unsigned idx, unsigned lcore_id, char *err,
+                                  size_t errlen)
 {
     int socket = (int)rte_lcore_to_socket_id(lcore_id);
     struct fe_lcore *lc = rte_zmalloc_socket("fe_lcore", sizeof(*lc), RTE_CACHE_LINE_SIZE, socket);
@@ -534,12 +543,13 @@ static struct fe_lcore *lcore_new(struct fe_app *app, unsigned idx, unsigned lco
     lc->idx = idx;
     lc->lcore_id = lcore_id;
     lc->st = rte_zmalloc_socket("fe_stats", sizeof(*lc->st), RTE_CACHE_LINE_SIZE, socket);
-    lc->txb = rte_zmalloc_socket("fe_txb", sizeof(*lc->txb) * app->n_egress, RTE_CACHE_LINE_SIZE,
-                                 socket);
+    lc->txb =
+        rte_zmalloc_socket("fe_txb", sizeof(*lc->txb) * app->n_egress, RTE_CACHE_LINE_SIZE, socket);
     lc->hll = rte_zmalloc_socket("fe_hll", (size_t)app->n_workers << FE_HLL_BITS,
                                  RTE_CACHE_LINE_SIZE, socket);
     lc->scratch = rte_malloc_socket("fe_scratch", FE_SCRATCH, RTE_CACHE_LINE_SIZE, socket);
-    if (!lc->st || !lc->txb || !lc->hll || !lc->scratch)
+    lc->snap = rte_zmalloc_socket("fe_snap", sizeof(*lc->snap), RTE_CACHE_LINE_SIZE, socket);
+    if (!lc->st || !lc->txb || !lc->hll || !lc->scratch || !lc->snap)
         goto nomem;
     fe_workers_sync(app, &lc->rdv, &lc->rdv_gen);
     struct sl_lb_conf lbc = {
@@ -562,6 +572,7 @@ nomem:
         rte_free(lc->txb);
         rte_free(lc->hll);
         rte_free(lc->scratch);
+        rte_free(lc->snap);
         rte_free(lc);
     }
     return NULL;
@@ -605,6 +616,7 @@ void fe_fwd_free(struct fe_app *app)
         rte_free(lc->txb);
         rte_free(lc->hll);
         rte_free(lc->scratch);
+        rte_free(lc->snap);
         rte_free(lc);
         app->fwd[i] = NULL;
     }

@@ -91,7 +91,8 @@ static int setup(struct fe_app *app, char *err, size_t errlen)
         return rc;
     app->n_fwd = rte_lcore_count() - 1;
     if (app->n_fwd == 0) {
-        snprintf(err, errlen, "need at least 2 lcores (e.g. -l 0-1): the main lcore does stats "
+        snprintf(err, errlen,
+                 "need at least 2 lcores (e.g. -l 0-1): the main lcore does stats "
                  "and control, the others forward");
         return -EINVAL;
     }
@@ -99,7 +100,8 @@ static int setup(struct fe_app *app, char *err, size_t errlen)
         snprintf(err, errlen, "at most %d forwarding lcores", FE_MAX_LCORES);
         return -EINVAL;
     }
-    if ((rc = fe_workers_init(app, err, errlen)) < 0 || (rc = fe_ports_plan(app, err, errlen)) < 0 ||
+    if ((rc = fe_workers_init(app, err, errlen)) < 0 ||
+        (rc = fe_ports_plan(app, err, errlen)) < 0 ||
         (rc = fe_switch_build(app, err, errlen)) < 0 || (rc = fe_ports_pool(app, err, errlen)) < 0)
         return rc;
     if (app->conf->write_pcaps != NULL) {
@@ -150,8 +152,8 @@ static void main_loop(struct fe_app *app)
     const struct fe_conf *c = app->conf;
     uint64_t next_stats = 0, last_pkts = 0, last_tsc = app->start_tsc;
     uint64_t interval = (uint64_t)(c->stats_interval * app->tsc_hz);
-    uint64_t deadline = c->run_time > 0 ? app->start_tsc + (uint64_t)(c->run_time * app->tsc_hz)
-                                        : 0;
+    uint64_t deadline =
+        c->run_time > 0 ? app->start_tsc + (uint64_t)(c->run_time * app->tsc_hz) : 0;
     if (interval)
         next_stats = app->start_tsc + interval;
     while (!all_finished(app)) {
@@ -255,6 +257,14 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": error: out of memory\n");
         return 2;
     }
+    /* `frontend-dpdk --help` without `--`: ours, not only EAL's */
+    for (int i = 1; i < eal_argc; i++)
+        if (eal_argc == argc && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
+            fe_args_usage(stdout, PROG);
+            printf("\nEAL options: run '%s --help --' for DPDK's list.\n", PROG);
+            free(app_argv);
+            return 0;
+        }
     rc = fe_args_parse(&conf, app_argc, app_argv, err, sizeof(err));
     free(app_argv);
     if (rc == 1)
@@ -272,6 +282,7 @@ int main(int argc, char **argv)
         return 2;
     }
     app.conf = &conf;
+    rte_spinlock_init(&app.stats_lock);
     if (setup(&app, err, sizeof(err)) < 0) {
         fprintf(stderr, PROG ": error: %s\n", err);
         rc = 2;

@@ -28,8 +28,8 @@ static bool file_is_nano(const char *path)
     if (f == NULL)
         return false;
     if (fread(m, 1, 4, f) == 4) {
-        uint32_t le = (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 |
-                      (uint32_t)m[3] << 24;
+        uint32_t le =
+            (uint32_t)m[0] | (uint32_t)m[1] << 8 | (uint32_t)m[2] << 16 | (uint32_t)m[3] << 24;
         nano = le == 0xa1b23c4d || le == 0x4d3cb2a1 || le == 0x0a0d0d0a;
     }
     fclose(f);
@@ -93,13 +93,34 @@ void fe_pcapr_close(struct fe_pcapr *r)
     free(r);
 }
 
-uint64_t fe_pcapr_total(const struct fe_pcapr *r) { return r->total; }
-uint64_t fe_pcapr_consumed(const struct fe_pcapr *r) { return r->consumed; }
-uint64_t fe_pcapr_first_ns(const struct fe_pcapr *r) { return r->first_ns; }
-int fe_pcapr_linktype(const struct fe_pcapr *r) { return r->linktype; }
-bool fe_pcapr_nano(const struct fe_pcapr *r) { return r->nano; }
-unsigned fe_pcapr_snaplen(const struct fe_pcapr *r) { return r->snaplen; }
-bool fe_pcapr_aligned(const struct fe_pcapr *r) { return r->aligned; }
+uint64_t fe_pcapr_total(const struct fe_pcapr *r)
+{
+    return r->total;
+}
+uint64_t fe_pcapr_consumed(const struct fe_pcapr *r)
+{
+    return r->consumed;
+}
+uint64_t fe_pcapr_first_ns(const struct fe_pcapr *r)
+{
+    return r->first_ns;
+}
+int fe_pcapr_linktype(const struct fe_pcapr *r)
+{
+    return r->linktype;
+}
+bool fe_pcapr_nano(const struct fe_pcapr *r)
+{
+    return r->nano;
+}
+unsigned fe_pcapr_snaplen(const struct fe_pcapr *r)
+{
+    return r->snaplen;
+}
+bool fe_pcapr_aligned(const struct fe_pcapr *r)
+{
+    return r->aligned;
+}
 
 int fe_pcapr_next(struct fe_pcapr *r, const uint8_t *data, uint32_t head, uint32_t caplen,
                   uint64_t *ts_ns, uint32_t *wire_len, uint64_t *lost)

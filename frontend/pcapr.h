@@ -37,7 +37,7 @@ uint64_t fe_pcapr_first_ns(const struct fe_pcapr *r); /* first record's time, 0 
 int fe_pcapr_linktype(const struct fe_pcapr *r);      /* DLT_* */
 bool fe_pcapr_nano(const struct fe_pcapr *r);         /* file has nanosecond timestamps */
 unsigned fe_pcapr_snaplen(const struct fe_pcapr *r);
-bool fe_pcapr_aligned(const struct fe_pcapr *r);      /* still following the file */
+bool fe_pcapr_aligned(const struct fe_pcapr *r); /* still following the file */
 
 /* Matches the next delivered frame (its first `head` bytes at data, captured
  * length caplen). 0 with *ts_ns / *wire_len set; *lost records skipped.

@@ -18,8 +18,8 @@
 #include "sl_flow.h"
 #include "switch.h"
 
-#define NB_RXD 1024
-#define NB_TXD 1024
+#define NB_RXD    1024
+#define NB_TXD    1024
 #define MAX_FILES 16 /* net_pcap's RTE_PMD_PCAP_MAX_QUEUES */
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -165,8 +165,10 @@ static int add_input(struct fe_app *app, uint16_t port, uint16_t q, const struct
     int dlt = fe_pcapr_linktype(in->pcapr);
     if (dlt != DLT_EN10MB) {
         const char *name = pcap_datalink_val_to_name(dlt);
-        return fail(err, errlen, "pcap %s has link type %s (%d); frontend-dpdk forwards Ethernet "
-                    "(EN10MB) frames only", pa->files[q], name ? name : "?", dlt);
+        return fail(err, errlen,
+                    "pcap %s has link type %s (%d); frontend-dpdk forwards Ethernet "
+                    "(EN10MB) frames only",
+                    pa->files[q], name ? name : "?", dlt);
     }
     return 0;
 }
@@ -236,7 +238,8 @@ int fe_ports_plan(struct fe_app *app, char *err, size_t errlen)
 {
     app->n_ports = rte_eth_dev_count_avail();
     if (app->n_ports == 0)
-        return fail(err, errlen, "no ports: give EAL a device, e.g. --vdev "
+        return fail(err, errlen,
+                    "no ports: give EAL a device, e.g. --vdev "
                     "net_pcap0,rx_pcap=FILE or -a PCI_ADDRESS");
     if (roles(app, err, errlen) < 0 || plan_inputs(app, err, errlen) < 0 ||
         plan_outputs(app, err, errlen) < 0)
@@ -281,8 +284,8 @@ int fe_ports_pool(struct fe_app *app, char *err, size_t errlen)
     }
     if (n > (1u << 26))
         return fail(err, errlen, "would need %llu mbufs; that is too many", (unsigned long long)n);
-    app->pool = rte_pktmbuf_pool_create("fe_pool", (unsigned)n, 256, 0,
-                                        RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
+    app->pool = rte_pktmbuf_pool_create("fe_pool", (unsigned)n, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                        (int)rte_socket_id());
     if (app->pool == NULL)
         return fail(err, errlen,
                     "cannot allocate %llu mbufs (%llu MiB): give EAL more memory (-m MB) or "

@@ -11,7 +11,7 @@
 
 /* The meter's bucket holds one maximal frame (64 KiB + L1 overhead), so any
  * frame can eventually leave; the queue is what buffers. */
-#define SHAPER_CBS (65536u + 24u)
+#define SHAPER_CBS        (65536u + 24u)
 #define SHAPER_MAX_FRAMES 4096u
 
 struct fe_shaper {
@@ -36,8 +36,7 @@ unsigned fe_shaper_max_frames(uint32_t queue_bytes)
 struct fe_shaper *fe_shaper_new(uint64_t rate_bps, uint32_t queue_bytes, int socket)
 {
     struct rte_meter_srtcm_params p = {.cir = rate_bps / 8, .cbs = SHAPER_CBS, .ebs = 0};
-    struct fe_shaper *s = rte_zmalloc_socket("fe_shaper", sizeof(*s), RTE_CACHE_LINE_SIZE,
-                                             socket);
+    struct fe_shaper *s = rte_zmalloc_socket("fe_shaper", sizeof(*s), RTE_CACHE_LINE_SIZE, socket);
     if (s == NULL)
         goto nomem;
     unsigned slots = rte_align32pow2(fe_shaper_max_frames(queue_bytes));
@@ -105,8 +104,7 @@ unsigned fe_shaper_dequeue(struct fe_shaper *s, uint64_t now_ns, struct rte_mbuf
     uint64_t t = to_cycles(s, now_ns);
     while (n < max && s->tail != s->head) {
         uint32_t i = s->head & s->mask;
-        if (rte_meter_srtcm_color_blind_check(&s->meter, &s->prof, t, s->len[i]) !=
-            RTE_COLOR_GREEN)
+        if (rte_meter_srtcm_color_blind_check(&s->meter, &s->prof, t, s->len[i]) != RTE_COLOR_GREEN)
             break;
         out[n++] = s->q[i];
         s->bytes -= s->len[i];

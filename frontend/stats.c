@@ -114,39 +114,35 @@ static void sum_lb(struct sl_lb_stats *to, const struct sl_lb_stats *from)
 typedef uint64_t __attribute__((may_alias)) u64_alias;
 _Static_assert(sizeof(struct fe_lcore_stats) % sizeof(uint64_t) == 0, "word copy");
 
-static void read_queued(struct fe_app *app, struct fe_snap *s)
+/* One lcore's counters at a moment when it is between loop iterations (see
+ * fe_lcore.snap_req). A finished lcore is read directly. An lcore that does
+ * not answer in 100 ms (stuck in a long burst) is read as it is, which may
+ * not balance. With one forwarding lcore the shaper queues come from the
+ * same moment, so interval snapshots balance exactly; with several, frames
+ * move between lcores through shared links and only the final summary (all
+ * lcores finished) balances exactly. */
+static void copy_lcore(struct fe_app *app, struct fe_lcore *lc, struct fe_lcore_stats *dst)
 {
-    for (unsigned e = 0; e < app->n_egress; e++)
-        s->e_queued[e] = app->egress[e].shaper ? fe_shaper_queued(app->egress[e].shaper) : 0;
-}
-
-/* Copies one lcore's counters at a moment it is between iterations (its
- * seqlock even and unchanged across the copy). With one forwarding lcore the
- * shaper queues are read in the same window, so the snapshot balances
- * exactly; with several, frames move between lcores through shared links and
- * only the final summary balances exactly. Gives up on consistency after
- * ~10 ms of trying (an lcore stuck in a long burst) rather than stall. */
-static void copy_lcore(struct fe_app *app, struct fe_lcore_stats *src, struct fe_lcore_stats *dst,
-                       struct fe_snap *s)
-{
-    for (int tries = 0; tries < 10000; tries++) {
-        uint64_t s1 = __atomic_load_n(&src->seq, __ATOMIC_ACQUIRE);
-        if (s1 & 1) {
-            rte_delay_us_block(1);
-            continue;
+    bool done = false;
+    if (!__atomic_load_n(&lc->finished, __ATOMIC_ACQUIRE)) {
+        uint64_t req = __atomic_load_n(&lc->snap_req, __ATOMIC_RELAXED) + 1;
+        __atomic_store_n(&lc->snap_req, req, __ATOMIC_RELEASE);
+        uint64_t deadline = rte_rdtsc() + app->tsc_hz / 10;
+        while (rte_rdtsc() < deadline && !__atomic_load_n(&lc->finished, __ATOMIC_ACQUIRE)) {
+            if (__atomic_load_n(&lc->snap_done, __ATOMIC_ACQUIRE) == req) {
+                done = true;
+                break;
+            }
+            rte_delay_us_sleep(20);
         }
-        const u64_alias *a = (const u64_alias *)src;
-        u64_alias *b = (u64_alias *)dst;
-        for (size_t i = 0; i < sizeof(*src) / sizeof(uint64_t); i++)
-            b[i] = __atomic_load_n(&a[i], __ATOMIC_RELAXED);
-        if (app->n_fwd == 1)
-            read_queued(app, s);
-        __atomic_thread_fence(__ATOMIC_ACQUIRE);
-        if (__atomic_load_n(&src->seq, __ATOMIC_RELAXED) == s1)
-            return;
     }
-    if (app->n_fwd == 1)
-        read_queued(app, s);
+    const u64_alias *a = (const u64_alias *)(done ? lc->snap : lc->st);
+    u64_alias *b = (u64_alias *)dst;
+    for (size_t i = 0; i < sizeof(*dst) / sizeof(uint64_t); i++)
+        b[i] = __atomic_load_n(&a[i], __ATOMIC_RELAXED);
+    if (!done)
+        for (unsigned e = 0; e < app->n_egress; e++)
+            dst->e[e].queued = app->egress[e].shaper ? fe_shaper_queued(app->egress[e].shaper) : 0;
 }
 
 static void collect_lcores(struct fe_app *app, struct fe_snap *s)
@@ -154,10 +150,11 @@ static void collect_lcores(struct fe_app *app, struct fe_snap *s)
     struct fe_lcore_stats *st = aligned_alloc(RTE_CACHE_LINE_SIZE, sizeof(*st));
     if (st == NULL)
         return;
-    if (app->n_fwd != 1)
-        read_queued(app, s);
     for (unsigned l = 0; l < app->n_fwd; l++) {
-        copy_lcore(app, app->fwd[l]->st, st, s);
+        copy_lcore(app, app->fwd[l], st);
+        /* a shared link's queue: take the last lcore's view, not a sum */
+        for (unsigned e = 0; e < app->n_egress; e++)
+            s->e_queued[e] = st->e[e].queued;
         for (unsigned d = 0; d < FE_DROP_MAX; d++)
             s->drops[d] += FE_GET(st->drops[d]);
         s->held += FE_GET(st->held);
@@ -190,7 +187,9 @@ int fe_stats_collect(struct fe_app *app, struct fe_snap *s)
         return -ENOMEM;
     }
     s->elapsed_s = app->start_tsc ? (double)(rte_rdtsc() - app->start_tsc) / app->tsc_hz : 0;
+    rte_spinlock_lock(&app->stats_lock);
     collect_lcores(app, s);
+    rte_spinlock_unlock(&app->stats_lock);
     for (unsigned e = 0; e < app->n_egress; e++) {
         s->queued += s->e_queued[e];
         s->out_pkts += s->e[e].pkts;
@@ -328,13 +327,17 @@ static void json_egress(struct fe_app *app, const struct fe_snap *s, FILE *f)
 void fe_stats_json(struct fe_app *app, const struct fe_snap *s, const char *kind, FILE *f)
 {
     const struct fe_conf *c = app->conf;
-    fprintf(f, "{\"type\":\"%s\",\"elapsed_s\":%.3f,\"hash\":\"%s\",\"output\":\"%s\","
-               "\"n_workers\":%u,\"forwarding_lcores\":%u",
+    fprintf(f,
+            "{\"type\":\"%s\",\"elapsed_s\":%.3f,\"hash\":\"%s\",\"output\":\"%s\","
+            "\"n_workers\":%u,\"forwarding_lcores\":%u",
             kind, s->elapsed_s, sl_hash_mode_name(c->hash),
-            c->write_pcaps ? "pcaps" : c->output == FE_OUT_DIRECT ? "direct" : "switch",
+            c->write_pcaps               ? "pcaps"
+            : c->output == FE_OUT_DIRECT ? "direct"
+                                         : "switch",
             s->n_workers, app->n_fwd);
-    fprintf(f, ",\"in\":{\"packets\":%llu,\"bytes\":%llu},\"out\":{\"packets\":%llu,"
-               "\"bytes\":%llu},\"drops\":{\"total\":%llu",
+    fprintf(f,
+            ",\"in\":{\"packets\":%llu,\"bytes\":%llu},\"out\":{\"packets\":%llu,"
+            "\"bytes\":%llu},\"drops\":{\"total\":%llu",
             U(s->in_pkts), U(s->in_bytes), U(s->out_pkts), U(s->out_bytes), U(s->drops_total));
     for (unsigned d = 0; d < FE_DROP_MAX; d++)
         fprintf(f, ",\"%s\":%llu", fe_drop_name(d), U(s->drops[d]));
@@ -345,9 +348,9 @@ void fe_stats_json(struct fe_app *app, const struct fe_snap *s, const char *kind
     fprintf(f,
             ",\"fragments\":{\"inserted\":%llu,\"hits\":%llu,\"held\":%llu,\"released\":%llu,"
             "\"orphans\":%llu,\"evicted\":%llu,\"expired\":%llu},\"icmp_steered\":%llu",
-            U(s->lb.frag_inserted), U(s->lb.frag_hits), U(s->lb.frag_held),
-            U(s->lb.frag_released), U(s->lb.frag_orphans), U(s->lb.frag_evicted),
-            U(s->lb.frag_expired), U(s->lb.icmp_steered));
+            U(s->lb.frag_inserted), U(s->lb.frag_hits), U(s->lb.frag_held), U(s->lb.frag_released),
+            U(s->lb.frag_orphans), U(s->lb.frag_evicted), U(s->lb.frag_expired),
+            U(s->lb.icmp_steered));
     if (s->elapsed_s > 0)
         fprintf(f, ",\"rx_pps\":%.0f", (double)s->in_pkts / s->elapsed_s);
     if (s->interval_pps > 0)

@@ -28,7 +28,7 @@ struct fe_snap {
     uint64_t held, queued, in_flight;
     uint64_t rx_missed; /* frames the ports or net_pcap lost before us (not in `in`) */
     struct sl_lb_stats lb;
-    double imbalance; /* max/mean packets over workers, 0 when nothing was sent */
+    double imbalance;    /* max/mean packets over workers, 0 when nothing was sent */
     double interval_pps; /* set by the caller for interval lines: input rate since the last */
     unsigned n_inputs, n_workers, n_egress;
     struct fe_snap_input *in;

@@ -56,8 +56,7 @@ static int egress_of_rate_id(const struct fe_app *app, int id)
     return egress_of_port(app, id);
 }
 
-static int apply_rate_list(struct fe_app *app, unsigned from, unsigned to, char *err,
-                           size_t errlen)
+static int apply_rate_list(struct fe_app *app, unsigned from, unsigned to, char *err, size_t errlen)
 {
     const struct fe_conf *c = app->conf;
     for (unsigned r = from; r < to; r++) {
@@ -92,8 +91,10 @@ static int attach_rates(struct fe_app *app, char *err, size_t errlen)
         if (r == 0)
             continue;
         if (by_worker[app->worker_egress[i]] && eg->rate_bps != r)
-            return fail(err, errlen, "worker %u: link_rate differs from another worker's on the "
-                        "same port", i + 1);
+            return fail(err, errlen,
+                        "worker %u: link_rate differs from another worker's on the "
+                        "same port",
+                        i + 1);
         by_worker[app->worker_egress[i]] = true;
         eg->rate_bps = r;
     }

@@ -79,11 +79,31 @@ static int add_array(struct rte_tel_data *d, const char *name, unsigned n,
     return 0;
 }
 
-static uint64_t w_live(const struct fe_snap *s, struct fe_app *a, unsigned i) { (void)a; return s->live[i]; }
-static uint64_t w_pkts(const struct fe_snap *s, struct fe_app *a, unsigned i) { (void)a; return s->w[i].pkts; }
-static uint64_t w_bytes(const struct fe_snap *s, struct fe_app *a, unsigned i) { (void)a; return s->w[i].bytes; }
-static uint64_t w_flows(const struct fe_snap *s, struct fe_app *a, unsigned i) { (void)a; return (uint64_t)s->flows[i]; }
-static uint64_t w_egress(const struct fe_snap *s, struct fe_app *a, unsigned i) { (void)s; return (uint64_t)a->worker_egress[i]; }
+static uint64_t w_live(const struct fe_snap *s, struct fe_app *a, unsigned i)
+{
+    (void)a;
+    return s->live[i];
+}
+static uint64_t w_pkts(const struct fe_snap *s, struct fe_app *a, unsigned i)
+{
+    (void)a;
+    return s->w[i].pkts;
+}
+static uint64_t w_bytes(const struct fe_snap *s, struct fe_app *a, unsigned i)
+{
+    (void)a;
+    return s->w[i].bytes;
+}
+static uint64_t w_flows(const struct fe_snap *s, struct fe_app *a, unsigned i)
+{
+    (void)a;
+    return (uint64_t)s->flows[i];
+}
+static uint64_t w_egress(const struct fe_snap *s, struct fe_app *a, unsigned i)
+{
+    (void)s;
+    return (uint64_t)a->worker_egress[i];
+}
 
 static int cmd_workers_locked(struct fe_app *app, const char *cmd, const char *params,
                               struct rte_tel_data *d)
@@ -104,13 +124,41 @@ static int cmd_workers_locked(struct fe_app *app, const char *cmd, const char *p
     return 0;
 }
 
-static uint64_t e_port(const struct fe_snap *s, struct fe_app *a, unsigned i) { (void)s; return (uint64_t)(int64_t)a->egress[i].port; }
-static uint64_t e_rate(const struct fe_snap *s, struct fe_app *a, unsigned i) { (void)s; return a->egress[i].rate_bps; }
-static uint64_t e_sent(const struct fe_snap *s, struct fe_app *a, unsigned i) { (void)a; return s->e[i].pkts; }
-static uint64_t e_bytes(const struct fe_snap *s, struct fe_app *a, unsigned i) { (void)a; return s->e[i].bytes; }
-static uint64_t e_shaped(const struct fe_snap *s, struct fe_app *a, unsigned i) { (void)a; return s->e_shaper_drops[i]; }
-static uint64_t e_txd(const struct fe_snap *s, struct fe_app *a, unsigned i) { (void)a; return s->e[i].tx_drops; }
-static uint64_t e_queued(const struct fe_snap *s, struct fe_app *a, unsigned i) { (void)a; return s->e_queued[i]; }
+static uint64_t e_port(const struct fe_snap *s, struct fe_app *a, unsigned i)
+{
+    (void)s;
+    return (uint64_t)(int64_t)a->egress[i].port;
+}
+static uint64_t e_rate(const struct fe_snap *s, struct fe_app *a, unsigned i)
+{
+    (void)s;
+    return a->egress[i].rate_bps;
+}
+static uint64_t e_sent(const struct fe_snap *s, struct fe_app *a, unsigned i)
+{
+    (void)a;
+    return s->e[i].pkts;
+}
+static uint64_t e_bytes(const struct fe_snap *s, struct fe_app *a, unsigned i)
+{
+    (void)a;
+    return s->e[i].bytes;
+}
+static uint64_t e_shaped(const struct fe_snap *s, struct fe_app *a, unsigned i)
+{
+    (void)a;
+    return s->e_shaper_drops[i];
+}
+static uint64_t e_txd(const struct fe_snap *s, struct fe_app *a, unsigned i)
+{
+    (void)a;
+    return s->e[i].tx_drops;
+}
+static uint64_t e_queued(const struct fe_snap *s, struct fe_app *a, unsigned i)
+{
+    (void)a;
+    return s->e_queued[i];
+}
 
 static int cmd_ports_locked(struct fe_app *app, const char *cmd, const char *params,
                             struct rte_tel_data *d)

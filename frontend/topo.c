@@ -10,8 +10,8 @@
 #include "sl_ini.h"
 
 /* [frontend] keys that belong to the lab (sluicectl) and mean nothing here. */
-static const char *const lab_keys[] = {"type", "host", "interface", "lcores", "pin_cpus", "mode",
-                                       "switch", NULL};
+static const char *const lab_keys[] = {"type",     "host", "interface", "lcores",
+                                       "pin_cpus", "mode", "switch",    NULL};
 
 static bool is_lab_key(const char *k)
 {
@@ -30,8 +30,8 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -EINVAL;
 }
 
-static int apply_frontend(struct fe_conf *c, const struct sl_ini *ini,
-                          const struct sl_ini_sec *s, char *err, size_t errlen)
+static int apply_frontend(struct fe_conf *c, const struct sl_ini *ini, const struct sl_ini_sec *s,
+                          char *err, size_t errlen)
 {
     for (unsigned i = 0; i < s->n_kv; i++) {
         const struct sl_ini_kv *kv = &s->kv[i];
@@ -84,16 +84,15 @@ static int add_worker(struct fe_conf *c, const struct sl_ini *ini, const struct 
     }
     if ((kv = sl_ini_find(s, "port")) != NULL) {
         if (parse_uint(kv->val, FE_MAX_PORTS - 1, &port) < 0)
-            return fail(err, errlen, "%s:%u: bad port '%s' (0..%d)", ini->path, kv->line,
-                        kv->val, FE_MAX_PORTS - 1);
+            return fail(err, errlen, "%s:%u: bad port '%s' (0..%d)", ini->path, kv->line, kv->val,
+                        FE_MAX_PORTS - 1);
         has_port = 1;
     }
     if ((kv = sl_ini_find(s, "weight")) != NULL) {
         char *end;
         weight = strtod(kv->val, &end);
         if (*kv->val == '\0' || *end || !(weight > 0 && weight <= 1e6))
-            return fail(err, errlen, "%s:%u: bad weight '%s' (> 0)", ini->path, kv->line,
-                        kv->val);
+            return fail(err, errlen, "%s:%u: bad weight '%s' (> 0)", ini->path, kv->line, kv->val);
     }
     if ((kv = sl_ini_find(s, "link_rate")) != NULL && fe_parse_rate(kv->val, &rate) < 0)
         return fail(err, errlen, "%s:%u: bad link_rate '%s' (e.g. 1G, 250M, 10G)", ini->path,

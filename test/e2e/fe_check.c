@@ -169,8 +169,7 @@ struct result {
 static void problem(struct result *res, const char *fmt, const char *file, uint64_t k)
 {
     if (res->first_problem[0] == '\0')
-        snprintf(res->first_problem, sizeof(res->first_problem), fmt, file,
-                 (unsigned long long)k);
+        snprintf(res->first_problem, sizeof(res->first_problem), fmt, file, (unsigned long long)k);
 }
 
 static int match_worker(struct input *in, struct index *ix, const char *path, int w,
@@ -523,9 +522,12 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"input", required_argument, NULL, 'i'}, {"dir", required_argument, NULL, 'd'},
-        {"workers", required_argument, NULL, 'n'}, {"hash", required_argument, NULL, 'H'},
-        {"worker-mac", required_argument, NULL, 'm'}, {"map", required_argument, NULL, 'M'},
+        {"input", required_argument, NULL, 'i'},
+        {"dir", required_argument, NULL, 'd'},
+        {"workers", required_argument, NULL, 'n'},
+        {"hash", required_argument, NULL, 'H'},
+        {"worker-mac", required_argument, NULL, 'm'},
+        {"map", required_argument, NULL, 'M'},
         {"no-ts", no_argument, NULL, 'T'},
         {NULL, 0, NULL, 0},
     };
@@ -535,19 +537,33 @@ int main(int argc, char **argv)
     static uint8_t mac[MAX_WORKERS + 1][6];
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'i': input = optarg; break;
-        case 'd': dir = optarg; break;
-        case 'n': n = atoi(optarg); break;
-        case 'm': macs = optarg; break;
-        case 'M': map = optarg; break;
-        case 'T': use_ts = false; break;
+        case 'i':
+            input = optarg;
+            break;
+        case 'd':
+            dir = optarg;
+            break;
+        case 'n':
+            n = atoi(optarg);
+            break;
+        case 'm':
+            macs = optarg;
+            break;
+        case 'M':
+            map = optarg;
+            break;
+        case 'T':
+            use_ts = false;
+            break;
         case 'H':
             if (sl_hash_mode_parse(optarg, &mode) < 0) {
                 fprintf(stderr, "fe_check: bad hash mode %s\n", optarg);
                 return 2;
             }
             break;
-        default: usage(); return 2;
+        default:
+            usage();
+            return 2;
         }
     }
     if (!input || !dir || n < 1 || n > MAX_WORKERS) {
@@ -580,8 +596,8 @@ int main(int argc, char **argv)
         if (match_worker(&in, &ix, path, w, mac[w], &res) < 0)
             return 2;
     }
-    bool inner = mode == SL_HASH_INNER_SYM5 || mode == SL_HASH_INNER_SYM3 ||
-                 mode == SL_HASH_INNER_SYM2;
+    bool inner =
+        mode == SL_HASH_INNER_SYM5 || mode == SL_HASH_INNER_SYM3 || mode == SL_HASH_INNER_SYM2;
     struct split_result sr = {0};
     printf("{\"inputs\":%zu,\"matched\":%llu,\"dropped\":%llu,\"unmatched_outputs\":%llu,"
            "\"bad_mac\":%llu,",

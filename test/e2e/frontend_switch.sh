@@ -114,7 +114,7 @@ echo "ok: direct output: every frame out port 1 with its worker's MAC"
 
 # interval lines: valid JSON, counts never go down, the summary comes last
 FE_EAL="--vdev net_pcap0,rx_pcap=$pcap"
-fe_run --write-pcaps "$T/o" --pace 4x --stats-interval 0.1 || fe_fail "interval run"
+fe_run --write-pcaps "$T/o" --pace 30x --stats-interval 0.1 || fe_fail "interval run"
 python3 - "$T/out.json" <<'EOF' || exit 1
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
@@ -127,3 +127,36 @@ for l in iv:
         l["in_flight"]["held_fragments"] + l["in_flight"]["queued"], l
 EOF
 echo "ok: --stats-interval lines, each one balanced"
+
+# an endless input (net_pcap infinite_rx) into net_null ports: --time ends the
+# run, and so does `stop` on the control socket; both drain and balance
+FE_EAL="--vdev net_pcap0,rx_pcap=$pcap,infinite_rx=1 --vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1"
+FE_MEM=512 fe_run --workers 8 --time 0.5 || fe_fail "--time run"
+python3 - "$T/out.json" <<'PY' || exit 1
+import json, sys
+s = json.loads([l for l in open(sys.argv[1]) if l.startswith('{')][-1])
+assert s["type"] == "summary" and s["in"]["packets"] > 3000, s["in"]
+assert s["out"]["packets"] == s["in"]["packets"] == sum(l["sent"] for l in s["links"]), s
+assert s["balanced"] and s["drops"]["total"] == 0, s["drops"]
+PY
+# shellcheck disable=SC2046,SC2086
+FE_MEM=512 "$FE_BIN" $(FE_MEM=512 fe_eal) $FE_EAL -- --workers 8 --ctl "$T/stop.sock" \
+    >"$T/out.json" 2>"$T/err.txt" &
+pid=$!
+python3 - "$T/stop.sock" <<'PY' || { kill "$pid"; fe_fail "stop via control socket"; }
+import socket, sys, time
+for _ in range(200):
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(sys.argv[1])
+        break
+    except OSError:
+        time.sleep(0.05)
+time.sleep(0.3)
+s.sendall(b"stop\n")
+assert s.makefile().readline().strip() == "ok stopping"
+PY
+wait "$pid" || fe_fail "frontend exit $? after stop"
+[ "$(fe_json "$T/out.json" 'd["balanced"] and d["in"]["packets"] > 0')" = True ] ||
+    fe_fail "after stop: $(tail -c 300 "$T/out.json")"
+echo "ok: endless input stopped by --time and by 'stop', drained and balanced"

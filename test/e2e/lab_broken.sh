@@ -37,5 +37,18 @@ split=$(json_top "$work/o-bad/report.json" split_connections)
 grep -q '"split_examples":\[{' "$work/o-bad/report.json" || { echo "FAIL: no split connection examples"; fail=1; }
 grep -q "only_in_cluster\":[1-9]" "$work/o-bad/report.json" || { echo "FAIL: no rows only in the cluster"; fail=1; }
 
+# 3. frontend-dpdk --hash sym5 on tunnels.pcap: split inner connections
+if [ -f "$pcaps_dir/tunnels.pcap" ]; then
+    "$ctl" replay "$topo" "$pcaps_dir/tunnels.pcap" --hash sym5 --out "$work/o-tun" --run-dir "$run" --quiet >"$work/tun.txt" 2>&1
+    rc=$?
+    tsplit=$(json_top "$work/o-tun/report.json" split_connections)
+    [ "$rc" != 0 ] && [ "$(json_top "$work/o-tun/report.json" equivalent)" = false ] &&
+        [ -n "$tsplit" ] && [ "$tsplit" -gt 0 ] ||
+        { echo "FAIL: sym5 over tunnels: exit $rc, split_connections=$tsplit"; fail=1; }
+    # and the shipped sym3 keeps them whole
+    "$ctl" replay "$topo" "$pcaps_dir/tunnels.pcap" --out "$work/o-tun3" --run-dir "$run" --quiet >"$work/tun3.txt" 2>&1 ||
+        { echo "FAIL: sym3 over tunnels is not equivalent"; fail=1; }
+fi
+
 [ $fail = 0 ] && echo "PASS: broken balancer caught ($split split connections, equivalence failed); a symmetric split passes"
 exit $fail

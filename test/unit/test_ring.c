@@ -189,8 +189,8 @@ static int op_ack(void *ctx, const char *origin, uint64_t seq)
 {
     struct pctx *c = ctx;
     struct sl_wire_buf b = {0};
-    struct sl_wire_ack a = {.node = c->s->pn[c->idx], .of_type = SL_WIRE_KNOWN,
-                            .origin = origin, .seq = seq};
+    struct sl_wire_ack a = {
+        .node = c->s->pn[c->idx], .of_type = SL_WIRE_KNOWN, .origin = origin, .seq = seq};
     ck_assert_int_eq(sl_wire_enc_ack(&b, &a), 0);
     int w = sl_ring_worker_index(&c->s->view, origin);
     ck_assert_int_ge(w, 0);
@@ -370,8 +370,8 @@ static void deliver_one(struct sim *s)
     size_t r = rnd(s) % s->nq;
     size_t first = r;
     for (size_t i = 0; i < r; i++) {
-        if (s->q[i].sk == s->q[r].sk && s->q[i].src == s->q[r].src &&
-            s->q[i].dk == s->q[r].dk && s->q[i].dst == s->q[r].dst) {
+        if (s->q[i].sk == s->q[r].sk && s->q[i].src == s->q[r].src && s->q[i].dk == s->q[r].dk &&
+            s->q[i].dst == s->q[r].dst) {
             first = i;
             break;
         }

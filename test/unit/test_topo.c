@@ -14,44 +14,43 @@ static struct sl_topo *parse(const char *text, char *err, size_t n)
     return sl_topo_parse(text, strlen(text), "t.ini", err, n);
 }
 
-static const char *good =
-    "# a cluster\n"
-    "[lab]\n"
-    "name = demo\n"
-    "mode = offline\n"
-    "hosts = mon1, mon2\n"
-    "base_port = 30000\n"
-    "\n"
-    "[frontend]\n"
-    "host = mon1\n"
-    "hash = sym5\n"
-    "output = switch\n"
-    "lcores = 0-1\n"
-    "\n"
-    "[logger-1]\n"
-    "type = logger\n"
-    "host = mon1\n"
-    "[manager]\n"
-    "type = manager\n"
-    "host = mon1\n"
-    "[proxy-1]\n"
-    "type = proxy\n"
-    "host = mon1\n"
-    "[proxy-2]\n"
-    "type = proxy\n"
-    "host = 10.1.2.3\n"
-    "port = 31000\n"
-    "[worker-1]\n"
-    "type = worker\n"
-    "host = mon2\n"
-    "interface = eth1\n"
-    "lb_procs = 3\n"
-    "mac = 02:00:00:00:01:fe\n"
-    "pin_cpus = 4, 5,6\n"
-    "[worker-2]\n"
-    "type = worker\n"
-    "host = mon2\n"
-    "proxy = proxy-2\n";
+static const char *good = "# a cluster\n"
+                          "[lab]\n"
+                          "name = demo\n"
+                          "mode = offline\n"
+                          "hosts = mon1, mon2\n"
+                          "base_port = 30000\n"
+                          "\n"
+                          "[frontend]\n"
+                          "host = mon1\n"
+                          "hash = sym5\n"
+                          "output = switch\n"
+                          "lcores = 0-1\n"
+                          "\n"
+                          "[logger-1]\n"
+                          "type = logger\n"
+                          "host = mon1\n"
+                          "[manager]\n"
+                          "type = manager\n"
+                          "host = mon1\n"
+                          "[proxy-1]\n"
+                          "type = proxy\n"
+                          "host = mon1\n"
+                          "[proxy-2]\n"
+                          "type = proxy\n"
+                          "host = 10.1.2.3\n"
+                          "port = 31000\n"
+                          "[worker-1]\n"
+                          "type = worker\n"
+                          "host = mon2\n"
+                          "interface = eth1\n"
+                          "lb_procs = 3\n"
+                          "mac = 02:00:00:00:01:fe\n"
+                          "pin_cpus = 4, 5,6\n"
+                          "[worker-2]\n"
+                          "type = worker\n"
+                          "host = mon2\n"
+                          "proxy = proxy-2\n";
 
 START_TEST(parses_a_cluster)
 {
@@ -134,10 +133,12 @@ static void expect(const char *text, const char *msg)
 
 START_TEST(mistakes_name_file_and_line)
 {
-    expect(MP "[w]\ntype = worker\ncolour = blue\n", "t.ini:7: [w]: unknown key 'colour' for worker");
+    expect(MP "[w]\ntype = worker\ncolour = blue\n",
+           "t.ini:7: [w]: unknown key 'colour' for worker");
     expect(MP "[l]\ntype = logger\nmac = 02:00:00:00:00:01\n",
            "t.ini:7: [l]: unknown key 'mac' for logger");
-    expect(MP "[w]\ntype = workr\n", "t.ini:6: [w]: unknown type 'workr' (logger, manager, proxy, worker)");
+    expect(MP "[w]\ntype = workr\n",
+           "t.ini:6: [w]: unknown type 'workr' (logger, manager, proxy, worker)");
     expect(MP "[w]\nhost = x\n", "t.ini:5: [w]: no 'type' (logger, manager, proxy or worker)");
     expect(MP "[w]\ntype = worker\nmac = 02:00:00:00:00\n",
            "t.ini:7: [w]: bad MAC '02:00:00:00:00' (aa:bb:cc:dd:ee:ff)");

@@ -1,0 +1,123 @@
+#!/bin/sh
+# bench/frontend.sh [BUILD_DIR]: frontend-dpdk's forwarding rate against
+# dpdk-testpmd --forward-mode=io on the same cores and the same devices.
+#
+# Input: net_pcap with infinite_rx=1 over a synthesized mix (the whole file
+# is held in mbufs and replayed forever); outputs: two net_null ports with
+# no-rx=1 (without no-rx a null port makes packets of its own). Both
+# programs get one forwarding lcore; rounds alternate testpmd, frontend,
+# testpmd, frontend, ... (this machine is noisy) and each side's figure is
+# the median over rounds of the median per-second input rate (the first
+# second of each run is warm-up and skipped). frontend-dpdk runs as the
+# product does: 8 workers, switch output, sym5, flow counting on. Then
+# frontend-dpdk alone with 1 and 2 forwarding lcores (two RX queues: the
+# file given twice to net_pcap).
+#
+# Environment:
+#   FE_BENCH_CORES    CPU list, main lcore first (default 0,1,2 or 0,1 on
+#                     two CPUs); lcores wrap around a short list, sharing CPUs
+#   FE_BENCH_ROUNDS   A/B rounds (default 3)
+#   FE_BENCH_SECONDS  seconds per run (default 5)
+#   FE_BENCH_PACKETS  packets in the synthesized mix (default 32768)
+#   FE_BENCH_MEM      MB of memory for EAL -m (default 1536)
+#   FE_BENCH_FE_ARGS  extra frontend-dpdk options (e.g. --no-flow-count)
+# The last line is `frontend: <X> Mpps, <R> x testpmd-io`.
+set -eu
+BUILD=${1:-build}
+FE="$BUILD/frontend/frontend-dpdk"
+SYNTH="$BUILD/emulator/sluice-synth"
+TESTPMD=$(command -v dpdk-testpmd || true)
+ncpu=$(nproc)
+if [ "$ncpu" -ge 3 ]; then dflt="0,1,2"; else dflt="0,1"; fi
+CORES=${FE_BENCH_CORES:-$dflt}
+ROUNDS=${FE_BENCH_ROUNDS:-3}
+SECS=${FE_BENCH_SECONDS:-5}
+PKTS=${FE_BENCH_PACKETS:-32768}
+MEM=${FE_BENCH_MEM:-1536}
+FE_ARGS=${FE_BENCH_FE_ARGS:-}
+
+for b in "$FE" "$SYNTH"; do
+    [ -x "$b" ] || { echo "bench/frontend: $b not built" >&2; exit 1; }
+done
+[ -n "$TESTPMD" ] || { echo "bench/frontend: dpdk-testpmd not found (Debian package dpdk-dev)" >&2; exit 1; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/fe-bench.XXXXXX")
+PREFIX="fe-bench-$$"
+rundir() { if [ "$(id -u)" -eq 0 ]; then echo "/var/run/dpdk/$PREFIX"; else echo "${XDG_RUNTIME_DIR:-/tmp}/dpdk/$PREFIX"; fi; }
+trap 'rm -rf "$T" "$(rundir)"' EXIT INT TERM
+
+# lcores N: "--lcores 0@c0,1@c1,...,N@cN" over $CORES, wrapping around
+lcores() {
+    echo "$CORES" | awk -F, -v n="$1" '{
+        s = ""
+        for (i = 0; i <= n; i++) s = s (i ? "," : "") i "@" $((i % NF) + 1)
+        print "--lcores " s
+    }'
+}
+ncores=$(echo "$CORES" | awk -F, '{print NF}')
+
+"$SYNTH" --profile mix --seed 1 --packets "$PKTS" -w "$T/mix.pcap"
+MBUFS=$((PKTS * 2 + 32768))
+EAL_COMMON="--no-huge -m $MEM --no-pci --no-shconf --file-prefix $PREFIX --log-level=*:warning"
+NULLS="--vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1"
+
+# median of the numbers on stdin
+median() {
+    sort -g | awk '{a[NR] = $1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+
+# testpmd io, one forwarding lcore: per-second Rx-pps of port 0. It runs
+# until stopped; start-up (loading the pcap) takes a while on a busy machine,
+# so it gets time to spare and the same number of samples as the frontend is
+# taken once forwarding has begun (the first second skipped as warm-up).
+run_testpmd() {
+    # shellcheck disable=SC2046,SC2086
+    timeout -s INT "$((SECS + 15))" "$TESTPMD" $(lcores 1) $EAL_COMMON \
+        --vdev "net_pcap0,rx_pcap=$T/mix.pcap,infinite_rx=1" $NULLS -- \
+        --forward-mode=io --port-topology=chained --nb-cores=1 --stats-period 1 \
+        --no-flush-rx --total-num-mbufs="$MBUFS" >"$T/tp.log" 2>&1 || true
+    awk '/NIC statistics for port/ { port = $6 }
+         /Rx-pps:/ && port == 0 { print $2 }' "$T/tp.log" |
+        awk -v n="$SECS" '$1 > 0 { k++; if (k > 1 && k <= n) print }' | median
+}
+
+# frontend-dpdk with N forwarding lcores: per-second input rate
+run_frontend() {
+    n=$1
+    rx="rx_pcap=$T/mix.pcap"
+    [ "$n" -ge 2 ] && rx="$rx,rx_pcap=$T/mix.pcap"
+    # shellcheck disable=SC2046,SC2086
+    "$FE" $(lcores "$n") $EAL_COMMON --vdev "net_pcap0,$rx,infinite_rx=1" $NULLS -- \
+        --workers 8 --output switch --hash sym5 --stats-interval 1 --time "$SECS" \
+        --mbufs "$MBUFS" $FE_ARGS >"$T/fe.log" 2>"$T/fe.err" || { cat "$T/fe.err" >&2; echo 0; return; }
+    python3 - "$T/fe.log" <<'EOF' | median
+import json, sys
+iv = [json.loads(l) for l in open(sys.argv[1]) if '"interval"' in l]
+for d in iv[1:]:
+    print(d.get("interval_pps", 0))
+EOF
+}
+
+mpps() { awk -v x="$1" 'BEGIN { printf "%.2f", x / 1e6 }'; }
+
+echo "bench/frontend: cores $CORES ($ncpu CPUs here), $ROUNDS rounds of ${SECS}s, mix of $PKTS packets${FE_ARGS:+, frontend options: $FE_ARGS}"
+[ "$ncores" -ge 3 ] || echo "bench/frontend: note: fewer than 3 CPUs listed; with 2 forwarding lcores lcores share CPUs"
+: >"$T/a"
+: >"$T/b"
+r=1
+while [ "$r" -le "$ROUNDS" ]; do
+    a=$(run_testpmd)
+    b=$(run_frontend 1)
+    echo "round $r: testpmd-io $(mpps "$a") Mpps, frontend $(mpps "$b") Mpps"
+    # a run that measured nothing (failed start) does not count
+    [ "$a" = 0 ] || echo "$a" >>"$T/a"
+    [ "$b" = 0 ] || echo "$b" >>"$T/b"
+    r=$((r + 1))
+done
+A=$(median <"$T/a")
+B=$(median <"$T/b")
+two=$(run_frontend 2)
+echo "testpmd-io, 1 forwarding lcore: $(mpps "$A") Mpps (median)"
+echo "frontend-dpdk, 1 forwarding lcore (8 workers, switch, sym5): $(mpps "$B") Mpps (median)"
+echo "frontend-dpdk, 2 forwarding lcores: $(mpps "$two") Mpps"
+echo "frontend: $(mpps "$B") Mpps, $(awk -v a="$A" -v b="$B" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }') x testpmd-io"
