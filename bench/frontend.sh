@@ -21,12 +21,15 @@
 #   FE_BENCH_PACKETS  packets in the synthesized mix (default 32768)
 #   FE_BENCH_MEM      MB of memory for EAL -m (default 1536)
 #   FE_BENCH_FE_ARGS  extra frontend-dpdk options (e.g. --no-flow-count)
+#   FE_BENCH_EAL_ARGS extra EAL options for both programs (e.g. -d PMD_DIR)
+#   FE_BENCH_SCALE    forwarding-lcore counts for the scaling lines (default "2")
+#   TESTPMD           the dpdk-testpmd to run (default: the one on PATH)
 # The last line is `frontend: <X> Mpps, <R> x testpmd-io`.
 set -eu
 BUILD=${1:-build}
 FE="$BUILD/frontend/frontend-dpdk"
 SYNTH="$BUILD/emulator/sluice-synth"
-TESTPMD=$(command -v dpdk-testpmd || true)
+TESTPMD=${TESTPMD:-$(command -v dpdk-testpmd || true)}
 ncpu=$(nproc)
 if [ "$ncpu" -ge 3 ]; then dflt="0,1,2"; else dflt="0,1"; fi
 CORES=${FE_BENCH_CORES:-$dflt}
@@ -58,7 +61,7 @@ ncores=$(echo "$CORES" | awk -F, '{print NF}')
 
 "$SYNTH" --profile mix --seed 1 --packets "$PKTS" -w "$T/mix.pcap"
 MBUFS=$((PKTS * 2 + 32768))
-EAL_COMMON="--no-huge -m $MEM --no-pci --no-shconf --file-prefix $PREFIX --log-level=*:warning"
+EAL_COMMON="--no-huge -m $MEM --no-pci --no-shconf --file-prefix $PREFIX --log-level=*:warning ${FE_BENCH_EAL_ARGS:-}"
 NULLS="--vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1"
 
 # median of the numbers on stdin
@@ -85,11 +88,12 @@ run_testpmd() {
 run_frontend() {
     n=$1
     rx="rx_pcap=$T/mix.pcap"
-    [ "$n" -ge 2 ] && rx="$rx,rx_pcap=$T/mix.pcap"
+    i=2
+    while [ "$i" -le "$n" ]; do rx="$rx,rx_pcap=$T/mix.pcap"; i=$((i + 1)); done
     # shellcheck disable=SC2046,SC2086
     "$FE" $(lcores "$n") $EAL_COMMON --vdev "net_pcap0,$rx,infinite_rx=1" $NULLS -- \
         --workers 8 --output switch --hash sym5 --stats-interval 1 --time "$SECS" \
-        --mbufs "$MBUFS" $FE_ARGS >"$T/fe.log" 2>"$T/fe.err" || { cat "$T/fe.err" >&2; echo 0; return; }
+        --mbufs "$((PKTS * (n + 1) + 32768))" $FE_ARGS >"$T/fe.log" 2>"$T/fe.err" || { cat "$T/fe.err" >&2; echo 0; return; }
     python3 - "$T/fe.log" <<'EOF' | median
 import json, sys
 iv = [json.loads(l) for l in open(sys.argv[1]) if '"interval"' in l]
@@ -107,6 +111,7 @@ echo "bench/frontend: cores $CORES ($ncpu CPUs here), $ROUNDS rounds of ${SECS}s
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
     a=$(run_testpmd)
+    [ "$a" != 0 ] || { echo "testpmd measured nothing; its log ends:" >&2; tail -5 "$T/tp.log" >&2; }
     b=$(run_frontend 1)
     echo "round $r: testpmd-io $(mpps "$a") Mpps, frontend $(mpps "$b") Mpps"
     # a run that measured nothing (failed start) does not count
@@ -116,8 +121,9 @@ while [ "$r" -le "$ROUNDS" ]; do
 done
 A=$(median <"$T/a")
 B=$(median <"$T/b")
-two=$(run_frontend 2)
 echo "testpmd-io, 1 forwarding lcore: $(mpps "$A") Mpps (median)"
 echo "frontend-dpdk, 1 forwarding lcore (8 workers, switch, sym5): $(mpps "$B") Mpps (median)"
-echo "frontend-dpdk, 2 forwarding lcores: $(mpps "$two") Mpps"
+for n in ${FE_BENCH_SCALE:-2}; do
+    echo "frontend-dpdk, $n forwarding lcores: $(mpps "$(run_frontend "$n")") Mpps"
+done
 echo "frontend: $(mpps "$B") Mpps, $(awk -v a="$A" -v b="$B" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }') x testpmd-io"
