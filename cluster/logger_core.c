@@ -12,6 +12,12 @@
  * acknowledged). Every B followed by C is a batch already written; a resend
  * of it is acknowledged and dropped.
  *
+ * Memory and journal stay bounded: the set of written batches and the
+ * journal start afresh every GENERATION seconds, the previous generation
+ * kept beside (.sluice-journal.old); a batch is only ever re-sent within
+ * seconds (a sender's resend and failover timers), so two generations
+ * cover every repeat.
+ *
  * Files left by a previous run are rotated away at start (their records
  * stay, under rotated names), so sl_log opens fresh files with headers.
  * Rotated name: <path>.<open time %Y-%m-%d-%H-%M-%S>[-N].log.
@@ -27,7 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define JOURNAL ".sluice-journal"
+#define JOURNAL     ".sluice-journal"
+#define JOURNAL_OLD ".sluice-journal.old"
+#define GENERATION  3600.0
 
 struct stream {
     char *path;
@@ -41,7 +49,8 @@ struct nc_logger {
     enum sl_log_format fmt;
     double rotate_interval, last_rotate;
     FILE *journal;
-    struct sl_wire_seen *seen;
+    struct sl_wire_seen *seen, *seen_old;
+    double gen_started;
     struct stream *st;
     unsigned n_st, cap_st;
     struct nc_logger_stats stats;
@@ -116,10 +125,13 @@ static int rotate_file(struct nc_logger *lg, const char *path, double opened)
     return 0;
 }
 
-static int journal_recover(struct nc_logger *lg)
+/* Reads one journal: batches written go into the seen set; returns the
+ * last "B" line without its "C" (malloc'ed) through *open_out. */
+static int journal_read(struct nc_logger *lg, const char *name, char **open_out)
 {
     char jpath[4096];
-    snprintf(jpath, sizeof(jpath), "%s/%s", lg->dir, JOURNAL);
+    *open_out = NULL;
+    snprintf(jpath, sizeof(jpath), "%s/%s", lg->dir, name);
     FILE *f = fopen(jpath, "r");
     if (!f)
         return errno == ENOENT ? 0 : -errno;
@@ -143,8 +155,20 @@ static int journal_recover(struct nc_logger *lg)
     }
     free(line);
     fclose(f);
-    if (!open_b)
-        return 0;
+    *open_out = open_b;
+    return 0;
+}
+
+static int journal_recover(struct nc_logger *lg)
+{
+    char *open_b = NULL;
+    int rc = journal_read(lg, JOURNAL_OLD, &open_b);
+    free(open_b); /* a generation ends between batches */
+    open_b = NULL;
+    if (rc == 0)
+        rc = journal_read(lg, JOURNAL, &open_b);
+    if (rc < 0 || !open_b)
+        return rc;
     /* died inside a batch: cut every file it touched back */
     char *save = NULL, *tok = strtok_r(open_b, " ", &save);
     unsigned k = 0;
@@ -211,7 +235,9 @@ struct nc_logger *nc_logger_new(const char *dir, enum sl_log_format fmt, double 
     lg->rotate_interval = rotate_interval;
     lg->last_rotate = nc_mono();
     lg->seen = sl_wire_seen_new();
-    if (!lg->dir || !lg->seen)
+    lg->seen_old = sl_wire_seen_new();
+    lg->gen_started = nc_mono();
+    if (!lg->dir || !lg->seen || !lg->seen_old)
         goto fail;
     if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
         nc_err("mkdir %s: %s", dir, strerror(errno));
@@ -289,7 +315,8 @@ static long long file_size(struct nc_logger *lg, const char *path)
 
 int nc_logger_batch(struct nc_logger *lg, const struct sl_wire_log *b)
 {
-    if (sl_wire_seen_has(lg->seen, b->node, b->seq)) {
+    if (sl_wire_seen_has(lg->seen, b->node, b->seq) ||
+        sl_wire_seen_has(lg->seen_old, b->node, b->seq)) {
         lg->stats.dup_batches++;
         for (uint32_t i = 0; i < b->n_sections; i++)
             lg->stats.dup_records += b->sections[i].n_records;
@@ -366,8 +393,33 @@ int nc_logger_rotate(struct nc_logger *lg)
     return rc;
 }
 
+/* A new generation of the written-batch set and of the journal. */
+static void new_generation(struct nc_logger *lg)
+{
+    char from[4096], to[4200];
+    struct sl_wire_seen *fresh = sl_wire_seen_new();
+    if (!fresh)
+        return; /* try again next tick */
+    snprintf(from, sizeof(from), "%s/%s", lg->dir, JOURNAL);
+    snprintf(to, sizeof(to), "%s/%s", lg->dir, JOURNAL_OLD);
+    fclose(lg->journal);
+    if (rename(from, to) != 0)
+        nc_err("journal: rename %s: %s", from, strerror(errno));
+    lg->journal = fopen(from, "a");
+    if (!lg->journal) {
+        nc_err("journal: %s: %s", from, strerror(errno));
+        lg->journal = fopen("/dev/null", "a"); /* batches go on; recovery is weaker */
+    }
+    sl_wire_seen_free(lg->seen_old);
+    lg->seen_old = lg->seen;
+    lg->seen = fresh;
+    lg->gen_started = nc_mono();
+}
+
 void nc_logger_tick(struct nc_logger *lg)
 {
+    if (nc_mono() - lg->gen_started >= GENERATION)
+        new_generation(lg);
     if (lg->rotate_interval > 0 && nc_mono() - lg->last_rotate >= lg->rotate_interval)
         nc_logger_rotate(lg);
 }
@@ -386,6 +438,7 @@ void nc_logger_free(struct nc_logger *lg)
     if (lg->journal)
         fclose(lg->journal);
     sl_wire_seen_free(lg->seen);
+    sl_wire_seen_free(lg->seen_old);
     free(lg->dir);
     free(lg);
 }

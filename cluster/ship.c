@@ -115,8 +115,6 @@ static int send_flight(struct nc_ship *s, struct flight *f)
     if (rc == -EAGAIN)
         rc = 0; /* queued nowhere yet: the resend timer sends it again */
     f->sent = nc_mono();
-    if (l->inflight == 0)
-        l->last_heard = f->sent; /* silence is measured from now */
     return rc;
 }
 
@@ -225,7 +223,8 @@ static int timers(struct nc_ship *s)
                 continue; /* no room now; next round */
             s->lg[f->logger].inflight--;
             f->logger = to;
-            s->lg[to].inflight++;
+            if (s->lg[to].inflight++ == 0)
+                s->lg[to].last_heard = nc_mono();
             s->st.failovers++;
             int rc = send_flight(s, f);
             if (rc < 0)
@@ -291,7 +290,8 @@ static int launch(struct nc_ship *s, const char *bid, uint64_t seq, int logger, 
     f->logger = logger;
     f->pinned = pinned;
     f->records = records;
-    s->lg[logger].inflight++;
+    if (s->lg[logger].inflight++ == 0)
+        s->lg[logger].last_heard = nc_mono(); /* silence counts from the first batch out */
     s->st.batches++;
     return send_flight(s, f);
 }

@@ -131,15 +131,34 @@ static uint64_t hash_bytes(const void *p, size_t n)
     return h ^ (h >> 29);
 }
 
-/* Ones-complement sum, folded later. */
+/* Ones-complement sum of big-endian 16-bit words (an odd last byte padded
+ * with zero), to be folded later; the value returned is congruent to the plain
+ * word sum modulo 0xffff and zero only when that is, which is all the fold
+ * sees. Eight bytes are added at a time as two native (little-endian) 32-bit
+ * halves: modulo 0xffff a 32-bit chunk equals the sum of its 16-bit words, and
+ * a byte-swapped word equals 256 times the word, so the native sum, folded,
+ * byte-swaps back to the big-endian one. */
 static uint32_t csum_add(uint32_t sum, const uint8_t *b, size_t n)
 {
-    size_t i;
-    for (i = 0; i + 1 < n; i += 2)
-        sum += (uint32_t)(b[i] << 8 | b[i + 1]);
-    if (i < n)
-        sum += (uint32_t)(b[i] << 8);
-    return sum;
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        acc += (w & 0xffffffffu) + (w >> 32);
+    }
+    if (i < n) {
+        uint64_t w = 0;
+        memcpy(&w, b + i, n - i);
+        acc += (w & 0xffffffffu) + (w >> 32);
+    }
+    while (acc >> 16)
+        acc = (acc & 0xffff) + (acc >> 16);
+    uint32_t r = (uint32_t)acc;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    r = ((r << 8) | (r >> 8)) & 0xffff;
+#endif
+    return sum + r;
 }
 
 static uint16_t csum_fold(uint32_t sum)

@@ -13,7 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+/* The link word stays readable; the rest of a kept object is off limits. */
+#define POOL_POISON(p, n)   ASAN_POISON_MEMORY_REGION((char *)(p) + sizeof(void *), (n) - sizeof(void *))
+#define POOL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POOL_POISON(p, n)   ((void)(p), (void)(n))
+#define POOL_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 #define KEYLEN 38 /* Zeek's PackedConnTuple: ip1, ip2, port1, port2 (network order), proto */
+/* Sized for a busy link's working set up front, not grown through every
+ * doubling from a handful (1 MiB of slots). */
+#define TAB_INITIAL_SLOTS 65536
 
 /* init-bare.zeek defaults. */
 #define TCP_SYN_TIMEOUT                         5.0
@@ -59,6 +72,14 @@ enum timer_kind {
 };
 
 struct conn;
+struct ctimer;
+
+/* A heap entry: the timer's key, copied, and the timer. */
+struct hent {
+    double t;
+    uint64_t seq;
+    struct ctimer *x;
+};
 
 struct ctimer {
     double t;
@@ -128,20 +149,26 @@ struct conn {
     struct tcp *tcp;
 };
 
+struct slot {
+    uint64_t hash;
+    struct conn *c;
+};
+
 struct sl_conn_tab {
     struct sl_conn_cfg cfg;
     struct sl_conn_ops ops;
     double now;    /* network time: never goes back */
     double pkt_ts; /* the current packet's timestamp */
     uint64_t timer_seq;
-    struct conn **slots;
+    struct slot *slots;
     size_t nslots;                    /* power of two */
     struct conn *lru_head, *lru_tail; /* least recently active first */
-    struct ctimer **heap;
+    struct hent *heap;
     size_t heap_n, heap_cap;
     struct sl_conn_stats st;
     bool terminating;
     uint64_t copied;
+    struct pooled *free_conns, *free_tcp;
 };
 
 static inline struct conn *priv(struct sl_conn *c)
@@ -200,20 +227,23 @@ static uint64_t key_hash(const uint8_t *k)
     return h;
 }
 
+/* Open addressing with linear probing; each slot keeps its connection's hash
+ * so that a probe compares keys only on a full hash match, without touching
+ * the connections it passes. */
 static int tab_grow(struct sl_conn_tab *t)
 {
-    size_t n = t->nslots ? t->nslots * 2 : 1024;
-    struct conn **s = calloc(n, sizeof(*s));
+    size_t n = t->nslots ? t->nslots * 2 : TAB_INITIAL_SLOTS;
+    struct slot *s = calloc(n, sizeof(*s));
     if (!s)
         return -ENOMEM;
     for (size_t i = 0; i < t->nslots; i++) {
-        struct conn *c = t->slots[i];
-        if (!c)
+        struct slot e = t->slots[i];
+        if (!e.c)
             continue;
-        size_t j = c->hash & (n - 1);
-        while (s[j])
+        size_t j = e.hash & (n - 1);
+        while (s[j].c)
             j = (j + 1) & (n - 1);
-        s[j] = c;
+        s[j] = e;
     }
     free(t->slots);
     t->slots = s;
@@ -223,14 +253,13 @@ static int tab_grow(struct sl_conn_tab *t)
 
 static struct conn *tab_find(struct sl_conn_tab *t, const uint8_t *key, uint64_t h)
 {
-    if (!t->nslots)
-        return NULL;
-    for (size_t j = h & (t->nslots - 1);; j = (j + 1) & (t->nslots - 1)) {
-        struct conn *c = t->slots[j];
-        if (!c)
+    size_t mask = t->nslots - 1;
+    for (size_t j = h & mask;; j = (j + 1) & mask) {
+        const struct slot *e = &t->slots[j];
+        if (!e->c)
             return NULL;
-        if (c->hash == h && memcmp(c->key, key, KEYLEN) == 0)
-            return c;
+        if (e->hash == h && memcmp(e->c->key, key, KEYLEN) == 0)
+            return e->c;
     }
 }
 
@@ -239,9 +268,9 @@ static int tab_insert(struct sl_conn_tab *t, struct conn *c)
     if ((t->st.active + 1) * 2 > t->nslots && tab_grow(t) < 0)
         return -ENOMEM;
     size_t j = c->hash & (t->nslots - 1);
-    while (t->slots[j])
+    while (t->slots[j].c)
         j = (j + 1) & (t->nslots - 1);
-    t->slots[j] = c;
+    t->slots[j] = (struct slot){c->hash, c};
     return 0;
 }
 
@@ -250,10 +279,10 @@ static void tab_delete(struct sl_conn_tab *t, struct conn *c)
 {
     size_t mask = t->nslots - 1;
     size_t i = c->hash & mask;
-    while (t->slots[i] != c)
+    while (t->slots[i].c != c)
         i = (i + 1) & mask;
-    for (size_t j = (i + 1) & mask; t->slots[j]; j = (j + 1) & mask) {
-        size_t home = t->slots[j]->hash & mask;
+    for (size_t j = (i + 1) & mask; t->slots[j].c; j = (j + 1) & mask) {
+        size_t home = t->slots[j].hash & mask;
         /* Move slots[j] into the hole at i if its home is not in (i, j]. */
         bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!between) {
@@ -261,7 +290,7 @@ static void tab_delete(struct sl_conn_tab *t, struct conn *c)
             i = j;
         }
     }
-    t->slots[i] = NULL;
+    t->slots[i] = (struct slot){0, NULL};
 }
 
 static void lru_unlink(struct sl_conn_tab *t, struct conn *c)
@@ -297,50 +326,56 @@ static void lru_touch(struct sl_conn_tab *t, struct conn *c)
 }
 
 /* ------------------------------------------------------------------ */
-/* Timers: a binary heap ordered by (time, insertion order)            */
+/* Timers: a 4-ary heap ordered by (time, insertion order)             */
 
-static bool tm_before(const struct ctimer *a, const struct ctimer *b)
+/* The ordering key lives in the heap array itself, so sifting compares
+ * contiguous entries instead of chasing each timer into its connection;
+ * only the back-pointer (hidx) is written out. Four children per node
+ * halve the depth, and the four keys share a cache line or two. */
+#define HEAP_D 4
+
+static inline bool hent_before(const struct hent *a, const struct hent *b)
 {
     return a->t < b->t || (a->t == b->t && a->seq < b->seq);
 }
 
-static void heap_set(struct sl_conn_tab *t, size_t i, struct ctimer *x)
+static inline void heap_put(struct sl_conn_tab *t, size_t i, const struct hent *e)
 {
-    t->heap[i] = x;
-    x->hidx = (int32_t)i;
+    t->heap[i] = *e;
+    e->x->hidx = (int32_t)i;
 }
 
 static void heap_up(struct sl_conn_tab *t, size_t i)
 {
-    struct ctimer *x = t->heap[i];
+    struct hent e = t->heap[i];
     while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!tm_before(x, t->heap[p]))
+        size_t p = (i - 1) / HEAP_D;
+        if (!hent_before(&e, &t->heap[p]))
             break;
-        heap_set(t, i, t->heap[p]);
+        heap_put(t, i, &t->heap[p]);
         i = p;
     }
-    heap_set(t, i, x);
+    heap_put(t, i, &e);
 }
 
 static void heap_down(struct sl_conn_tab *t, size_t i)
 {
-    struct ctimer *x = t->heap[i];
+    struct hent e = t->heap[i];
+    size_t n = t->heap_n;
     for (;;) {
-        size_t l = 2 * i + 1, m = i;
-        const struct ctimer *best = x;
-        if (l < t->heap_n && tm_before(t->heap[l], best)) {
-            m = l;
-            best = t->heap[l];
-        }
-        if (l + 1 < t->heap_n && tm_before(t->heap[l + 1], best))
-            m = l + 1;
-        if (m == i)
+        size_t c0 = HEAP_D * i + 1;
+        if (c0 >= n)
             break;
-        heap_set(t, i, t->heap[m]);
+        size_t end = c0 + HEAP_D < n ? c0 + HEAP_D : n, m = c0;
+        for (size_t c = c0 + 1; c < end; c++)
+            if (hent_before(&t->heap[c], &t->heap[m]))
+                m = c;
+        if (!hent_before(&t->heap[m], &e))
+            break;
+        heap_put(t, i, &t->heap[m]);
         i = m;
     }
-    heap_set(t, i, x);
+    heap_put(t, i, &e);
 }
 
 static void timer_cancel(struct sl_conn_tab *t, struct ctimer *x)
@@ -352,9 +387,13 @@ static void timer_cancel(struct sl_conn_tab *t, struct ctimer *x)
     t->heap_n--;
     if (i == t->heap_n)
         return;
-    heap_set(t, i, t->heap[t->heap_n]);
-    heap_down(t, i);
-    heap_up(t, (size_t)t->heap[i]->hidx);
+    struct hent last = t->heap[t->heap_n];
+    t->heap[i] = last;
+    /* The moved entry goes up or down, never both. */
+    if (i > 0 && hent_before(&last, &t->heap[(i - 1) / HEAP_D]))
+        heap_up(t, i);
+    else
+        heap_down(t, i);
 }
 
 static void timer_arm(struct sl_conn_tab *t, struct conn *c, int kind, double when)
@@ -364,7 +403,7 @@ static void timer_arm(struct sl_conn_tab *t, struct conn *c, int kind, double wh
         timer_cancel(t, x);
     if (t->heap_n == t->heap_cap) {
         size_t cap = t->heap_cap ? t->heap_cap * 2 : 4096;
-        struct ctimer **h = realloc(t->heap, cap * sizeof(*h));
+        struct hent *h = realloc(t->heap, cap * sizeof(*h));
         if (!h)
             return; /* the connection still ends: at eviction or end of input */
         t->heap = h;
@@ -374,7 +413,7 @@ static void timer_arm(struct sl_conn_tab *t, struct conn *c, int kind, double wh
     x->seq = t->timer_seq++;
     x->kind = (uint8_t)kind;
     x->c = c;
-    t->heap[t->heap_n] = x;
+    t->heap[t->heap_n] = (struct hent){when, x->seq, x};
     x->hidx = (int32_t)t->heap_n++;
     heap_up(t, t->heap_n - 1);
 }
@@ -586,7 +625,44 @@ static void blk_data_free(struct reasm *r, struct blk *b)
     }
 }
 
-static void free_conn(struct conn *c)
+/* Freed connections and TCP states are kept for reuse: a busy link creates
+ * and removes them at a high rate, and the allocator's bookkeeping showed in
+ * profiles. Under ASan the kept objects are poisoned, so a use after removal
+ * is still caught. */
+struct pooled {
+    struct pooled *next;
+};
+
+static void *pool_get(struct pooled **head, size_t size)
+{
+    struct pooled *o = *head;
+    if (!o)
+        return calloc(1, size);
+    POOL_UNPOISON(o, size);
+    *head = o->next;
+    memset(o, 0, size);
+    return o;
+}
+
+static void pool_put(struct pooled **head, void *p, size_t size)
+{
+    struct pooled *o = p;
+    o->next = *head;
+    *head = o;
+    POOL_POISON(o, size);
+}
+
+static void pool_drain(struct pooled **head, size_t size)
+{
+    while (*head) {
+        struct pooled *o = *head;
+        POOL_UNPOISON(o, size);
+        *head = o->next;
+        free(o);
+    }
+}
+
+static void free_conn(struct sl_conn_tab *t, struct conn *c)
 {
     if (c->tcp) {
         for (int i = 0; i < 2; i++) {
@@ -595,11 +671,11 @@ static void free_conn(struct conn *c)
                 blk_data_free(r, &r->b[r->head + k]);
             free(r->b);
         }
-        free(c->tcp);
+        pool_put(&t->free_tcp, c->tcp, sizeof(*c->tcp));
     }
     if (c->hist != c->hist_inline)
         free(c->hist);
-    free(c);
+    pool_put(&t->free_conns, c, sizeof(*c));
 }
 
 static void add_parent(struct conn *c, const char *uid)
@@ -652,13 +728,13 @@ static struct conn *new_conn(struct sl_conn_tab *t, const struct sl_conn_id *id,
         t->st.evicted++;
         conn_remove(t, t->lru_head, SL_CONN_WHY_EVICT);
     }
-    struct conn *c = calloc(1, sizeof(*c));
+    struct conn *c = pool_get(&t->free_conns, sizeof(*c));
     if (!c)
         return NULL;
     if (id->trans == SL_TRANS_TCP) {
-        c->tcp = calloc(1, sizeof(*c->tcp));
+        c->tcp = pool_get(&t->free_tcp, sizeof(*c->tcp));
         if (!c->tcp) {
-            free(c);
+            pool_put(&t->free_conns, c, sizeof(*c));
             return NULL;
         }
         tcp_init(t, c);
@@ -686,7 +762,7 @@ static struct conn *new_conn(struct sl_conn_tab *t, const struct sl_conn_id *id,
         snprintf(s->uid, sizeof(s->uid), "C%llu", (unsigned long long)t->st.total + 1);
 
     if (tab_insert(t, c) < 0) {
-        free_conn(c);
+        free_conn(t, c);
         return NULL;
     }
     lru_push(t, c);
@@ -738,7 +814,7 @@ static void conn_remove(struct sl_conn_tab *t, struct conn *c, enum sl_conn_why 
     t->st.active--;
     if (t->ops.removed)
         t->ops.removed(t->ops.ctx, &c->pub, why);
-    free_conn(c);
+    free_conn(t, c);
 }
 
 static bool tcp_is_reuse(struct sl_conn_tab *t, struct conn *c, const struct sl_conn_tcp *s);
@@ -2005,7 +2081,7 @@ static void fire(struct sl_conn_tab *t, struct ctimer *x, double now, bool is_ex
 
 static struct ctimer *heap_pop(struct sl_conn_tab *t)
 {
-    struct ctimer *x = t->heap[0];
+    struct ctimer *x = t->heap[0].x;
     timer_cancel(t, x);
     return x;
 }
@@ -2015,7 +2091,7 @@ void sl_conn_advance(struct sl_conn_tab *t, double ts)
     t->pkt_ts = ts;
     if (ts > t->now)
         t->now = ts;
-    for (int n = 0; n < MAX_TIMER_EXPIRES && t->heap_n && t->heap[0]->t <= t->now; n++)
+    for (int n = 0; n < MAX_TIMER_EXPIRES && t->heap_n && t->heap[0].t <= t->now; n++)
         fire(t, heap_pop(t), t->now, false);
 }
 
@@ -2030,12 +2106,46 @@ static int key_cmp(const void *a, const void *b)
     return memcmp(x->key, y->key, KEYLEN);
 }
 
-void sl_conn_finish(struct sl_conn_tab *t)
+static int hent_cmp(const void *a, const void *b)
 {
-    /* timer_mgr->Expire(): only timers that act on expiry run. */
-    t->terminating = true;
+    const struct hent *x = a, *y = b;
+    return hent_before(x, y) ? -1 : hent_before(y, x) ? 1 : 0;
+}
+
+/* Timers that act when expired at termination: the others do nothing then. */
+static bool acts_on_expire(int kind)
+{
+    return kind == TK_ATTEMPT || kind == TK_AEXP;
+}
+
+/* timer_mgr->Expire(): every pending timer is dispatched in (time, insertion)
+ * order, but only those that act on expiry do anything, and nothing armed
+ * before termination is re-armed by them (AEXP ends its connection then). So
+ * the acting ones are sorted once and run in that order; the rest are dropped
+ * unseen. A timer an acting one cancels (its connection went) is skipped. */
+static void expire_all(struct sl_conn_tab *t)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->heap_n; i++) {
+        if (acts_on_expire(t->heap[i].x->kind))
+            t->heap[n++] = t->heap[i];
+        else
+            t->heap[i].x->hidx = -1;
+    }
+    t->heap_n = n;
+    qsort(t->heap, n, sizeof(*t->heap), hent_cmp);
+    /* Sorted is a valid heap: each entry's index is set again, and a cancel
+     * (conn_remove) of a later entry keeps the order of the rest. */
+    for (size_t i = 0; i < n; i++)
+        t->heap[i].x->hidx = (int32_t)i;
     while (t->heap_n)
         fire(t, heap_pop(t), t->now, true);
+}
+
+void sl_conn_finish(struct sl_conn_tab *t)
+{
+    t->terminating = true;
+    expire_all(t);
 
     /* session_mgr->Drain() in key order, as Zeek does under a seed. */
     size_t n = t->st.active, k = 0;
@@ -2081,8 +2191,10 @@ void sl_conn_tab_free(struct sl_conn_tab *t)
     while (t->lru_head) {
         struct conn *c = t->lru_head;
         lru_unlink(t, c);
-        free_conn(c);
+        free_conn(t, c);
     }
+    pool_drain(&t->free_conns, sizeof(struct conn));
+    pool_drain(&t->free_tcp, sizeof(struct tcp));
     free(t->slots);
     free(t->heap);
     free(t);

@@ -696,14 +696,85 @@ uint64_t sl_log_count(const struct sl_log_writer *w)
     return w ? w->count : 0;
 }
 
+/* Writes v in decimal at the end of a 20-byte scratch area; returns the start. */
+static char *u64_digits(uint64_t v, char *end)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
+}
+
+/* "%.6f" of a finite non-negative t below 2^63 whose bits reach no lower than
+ * 2^-100 (every time and interval a log holds), done exactly: t = m * 2^e is
+ * split into its integer part and a fraction F / 2^k, and the fraction times
+ * 10^6 is rounded to nearest, ties to even, as glibc's printf rounds the exact
+ * binary value. Anything else returns false and goes to snprintf. */
+static bool fmt_fixed6(double t, char *buf, size_t n)
+{
+    uint64_t bits;
+    memcpy(&bits, &t, sizeof(bits));
+    unsigned bexp = (unsigned)(bits >> 52) & 0x7ff;
+    if (bits >> 63 || bexp == 0x7ff || (bexp == 0 && bits != 0))
+        return false; /* negative (or -0), inf, NaN, subnormal */
+    uint64_t ip = 0, q = 0;
+    if (bexp != 0) {
+        uint64_t m = (bits & ((1ull << 52) - 1)) | (1ull << 52);
+        int e = (int)bexp - 1075;
+        if (e >= 0) {
+            if (e > 10)
+                return false;
+            ip = m << e;
+        } else {
+            int k = -e;
+            if (k > 100)
+                return false;
+            unsigned __int128 M = m, one = 1;
+            ip = (uint64_t)(M >> k);
+            unsigned __int128 f = (M - ((unsigned __int128)ip << k)) * 1000000u;
+            unsigned __int128 rem = f & ((one << k) - 1), half = one << (k - 1);
+            q = (uint64_t)(f >> k);
+            if (rem > half || (rem == half && (q & 1)))
+                q++;
+            if (q == 1000000) {
+                q = 0;
+                ip++;
+            }
+        }
+    }
+    char tmp[24];
+    char *d = u64_digits(ip, tmp + sizeof(tmp));
+    size_t il = (size_t)(tmp + sizeof(tmp) - d);
+    if (il + 8 > n)
+        return false;
+    memcpy(buf, d, il);
+    buf[il] = '.';
+    for (int i = 6; i >= 1; i--) {
+        buf[il + (size_t)i] = (char)('0' + q % 10);
+        q /= 10;
+    }
+    buf[il + 7] = '\0';
+    return true;
+}
+
 char *sl_log_fmt_time(double t, char *buf, size_t n)
 {
-    snprintf(buf, n, "%.6f", t);
+    if (!fmt_fixed6(t, buf, n))
+        snprintf(buf, n, "%.6f", t);
     return buf;
 }
 
 char *sl_log_fmt_u64(uint64_t v, char *buf, size_t n)
 {
-    snprintf(buf, n, "%llu", (unsigned long long)v);
+    char tmp[24];
+    char *d = u64_digits(v, tmp + sizeof(tmp));
+    size_t l = (size_t)(tmp + sizeof(tmp) - d);
+    if (l + 1 > n) {
+        snprintf(buf, n, "%llu", (unsigned long long)v);
+        return buf;
+    }
+    memcpy(buf, d, l);
+    buf[l] = '\0';
     return buf;
 }

@@ -16,6 +16,8 @@ static const char *const drop_cols[] = {"uid",       "fuid", "uids",       "fuid
 static const char *const skip_logs[] = {"stats",          "capture_loss",  "reporter",
                                         "loaded_scripts", "packet_filter", "cluster",
                                         "broker",         "print",         NULL};
+/* JSON columns that are a time or an interval. */
+static const char *const json_clocks[] = {"ts", "duration", "rtt", "ts_delta", NULL};
 /* JSON arrays whose order means something (vectors); other arrays are sets. */
 static const char *const json_vectors[] = {"answers", "TTLs", NULL};
 
@@ -148,8 +150,9 @@ static void um_free(struct uidmap *m)
 
 struct cell {
     const char *name;
-    char *val; /* NULL: unset / absent */
-    bool set;  /* a set (sorted on normalisation) */
+    char *val;  /* NULL: unset / absent */
+    bool set;   /* a set (sorted on normalisation) */
+    bool clock; /* a time or interval: when the packets were seen */
 };
 
 struct row {
@@ -405,6 +408,8 @@ static int json_row(const char *line, struct row *r)
         r->c[r->n].name = name;
         r->c[r->n].val = val;
         r->c[r->n].set = false;
+        /* JSON has no types: Zeek's time/interval columns by name */
+        r->c[r->n].clock = in_list(name, json_clocks);
         r->n++;
         if (!p || !val)
             return -EBADMSG;
@@ -426,6 +431,8 @@ static int tsv_row(const struct logfile *f, char *line, struct row *r)
         r->c[i].name = strdup(f->fields[i]);
         r->c[i].val = strcmp(cells[i], f->unset) == 0 ? NULL : strdup(cells[i]);
         r->c[i].set = i < f->nt && strncmp(f->types[i], "set[", 4) == 0;
+        r->c[i].clock =
+            i < f->nt && (strcmp(f->types[i], "time") == 0 || strcmp(f->types[i], "interval") == 0);
         r->n++;
         if (!r->c[i].name)
             return -ENOMEM;
@@ -535,12 +542,13 @@ static char *norm_set(const char *val, const char *sep, bool tunnel, const struc
 }
 
 /* The normalised text of a row: "name=value" for every kept column. */
-static char *norm_row(struct row *r, const struct logfile *f, const struct uidmap *m)
+static char *norm_row(struct row *r, const struct logfile *f, const struct uidmap *m,
+                      unsigned flags)
 {
     struct sbuf b = {0};
     for (unsigned i = 0; i < r->n; i++) {
         struct cell *c = &r->c[i];
-        if (in_list(c->name, drop_cols))
+        if (in_list(c->name, drop_cols) || (c->clock && (flags & LAB_EQUIV_NO_TIME)))
             continue;
         const char *v = c->val ? c->val : f->unset;
         char *nv = NULL;
@@ -585,7 +593,8 @@ static void rs_free(struct rowset *s)
 }
 
 /* Loads DIR/<path>.log as sorted normalised rows; a missing file is empty. */
-static int load_rows(const char *dir, const char *path, const struct uidmap *m, struct rowset *s,
+static int load_rows(const char *dir, const char *path, const struct uidmap *m, unsigned flags,
+                     struct rowset *s,
                      FILE *err)
 {
     char file[4096];
@@ -631,7 +640,7 @@ static int load_rows(const char *dir, const char *path, const struct uidmap *m, 
             row_free(r); /* about the node, not the traffic */
             continue;
         }
-        char *t = norm_row(r, &f, m);
+        char *t = norm_row(r, &f, m, flags);
         row_free(r);
         if (!t) {
             rc = -ENOMEM;
@@ -704,7 +713,8 @@ static int list_logs(const char *dir, char ***names, unsigned *n)
     return 0;
 }
 
-int lab_equiv_compare(const char *dir_a, const char *dir_b, struct lab_equiv *e, FILE *err)
+int lab_equiv_compare(const char *dir_a, const char *dir_b, unsigned flags, struct lab_equiv *e,
+                      FILE *err)
 {
     struct uidmap ma = {0}, mb = {0};
     char **names = NULL;
@@ -729,9 +739,9 @@ int lab_equiv_compare(const char *dir_a, const char *dir_b, struct lab_equiv *e,
         struct rowset a, b;
         struct lab_equiv_log *l = &e->logs[e->n++];
         snprintf(l->path, sizeof(l->path), "%s", names[i]);
-        if ((rc = load_rows(dir_a, names[i], &ma, &a, err)) < 0)
+        if ((rc = load_rows(dir_a, names[i], &ma, flags, &a, err)) < 0)
             goto out;
-        if ((rc = load_rows(dir_b, names[i], &mb, &b, err)) < 0) {
+        if ((rc = load_rows(dir_b, names[i], &mb, flags, &b, err)) < 0) {
             rs_free(&a);
             goto out;
         }

@@ -47,9 +47,14 @@ struct lab_equiv {
     bool equivalent;
 };
 
+/* Leave out time and interval columns (ts, duration, rtt ...): for a live
+ * capture, which stamps packets when they arrive, against a pcap's times. */
+#define LAB_EQUIV_NO_TIME 0x1
+
 /* Compares dir_a with dir_b. Returns 0 (verdict in *e) or -errno with a
  * one-line reason on err (e.g. an unreadable or malformed log). */
-int lab_equiv_compare(const char *dir_a, const char *dir_b, struct lab_equiv *e, FILE *err);
+int lab_equiv_compare(const char *dir_a, const char *dir_b, unsigned flags, struct lab_equiv *e,
+                      FILE *err);
 void lab_equiv_free(struct lab_equiv *e);
 
 /* Split connections read from the logs (when no per-worker capture is at

@@ -156,7 +156,9 @@ int lab_fe_start(struct lab_ctx *c)
     }
     if (c->live)
         lab_topo_ns_name(c->t, c->t->fe.host_idx, ns, sizeof(ns));
-    rc = lab_spawn(c, "frontend", c->live ? ns : NULL, b->argv, true, &c->fe);
+    /* replay reads the JSON lines; `start` leaves them to the log (a pipe
+     * would die with sluicectl, and the frontend with it) */
+    rc = lab_spawn(c, "frontend", c->live ? ns : NULL, b->argv, c->pcap != NULL, &c->fe);
     c->fe_started = rc == 0;
 out:
     free(b);

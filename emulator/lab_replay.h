@@ -33,6 +33,7 @@ struct lab_replay_opts {
     double kill_after;
     const char *split_input; /* --split-input DIR */
     bool quiet;
+    bool no_time; /* logdiff --no-time */
 };
 
 void lab_replay_opts_init(struct lab_replay_opts *o, const char *self);

@@ -52,7 +52,8 @@ static void usage(FILE *f)
             "                       replay --split-input\n"
             "  logdiff DIR_A DIR_B  compare two Zeek log directories as the replay does (rows\n"
             "                       without uid, tunnel_parents by 5-tuple, any order); exit\n"
-            "                       0 when equivalent, 1 when not\n"
+            "                       0 when equivalent, 1 when not; --no-time leaves out time\n"
+            "                       and interval columns (a live capture's clock)\n"
             "\n"
             "options:\n"
             "  --run-dir DIR        the lab's run directory (default /run/sluice/<lab> for\n"
@@ -83,7 +84,8 @@ enum {
     OPT_KILL,
     OPT_SPLIT,
     OPT_QUIET,
-    OPT_HELP
+    OPT_HELP,
+    OPT_NO_TIME
 };
 
 static const struct option long_opts[] = {
@@ -97,6 +99,7 @@ static const struct option long_opts[] = {
     {"kill-worker", required_argument, NULL, OPT_KILL},
     {"split-input", required_argument, NULL, OPT_SPLIT},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"no-time", no_argument, NULL, OPT_NO_TIME},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -143,10 +146,10 @@ static int cmd_split(const char *pcap, const char *dir, const struct lab_replay_
     return rc < 0 ? (rc == -EINVAL ? 2 : 1) : 0;
 }
 
-static int cmd_logdiff(const char *a, const char *b)
+static int cmd_logdiff(const char *a, const char *b, bool no_time)
 {
     struct lab_equiv e;
-    if (lab_equiv_compare(a, b, &e, stderr) < 0)
+    if (lab_equiv_compare(a, b, no_time ? LAB_EQUIV_NO_TIME : 0, &e, stderr) < 0)
         return 2;
     lab_equiv_print(&e, a, b, stdout);
     int ret = e.equivalent ? 0 : 1;
@@ -271,6 +274,9 @@ int main(int argc, char **argv)
         case OPT_RUN_DIR:
             run_dir = optarg;
             break;
+        case OPT_NO_TIME:
+            ro.no_time = true;
+            break;
         case OPT_HELP:
         case 'h':
             usage(stdout);
@@ -298,7 +304,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "split") == 0 && nargs == 2)
         return cmd_split(args[0], args[1], &ro);
     if (strcmp(cmd, "logdiff") == 0 && nargs == 2)
-        return cmd_logdiff(args[0], args[1]);
+        return cmd_logdiff(args[0], args[1], ro.no_time);
     if (strcmp(cmd, "start") == 0 && nargs == 1)
         return lab_ctl_start(args[0], &ro);
     if (strcmp(cmd, "stop") == 0 && nargs == 1)

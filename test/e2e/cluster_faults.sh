@@ -60,7 +60,7 @@ echo "   $resent log batches re-sent after the logger came back"
 # 3. garbage on every port, during a run
 run="$T/g/.cluster"
 "$NODE" local-cluster --log-dir "$T/g" -C --seed 1 --workers 3 --proxies 2 --loggers 2 \
-    -r "$pcap" --worker-rate 200 >"$T/g.out" 2>&1 &
+    -r "$pcap" --worker-rate 100 >"$T/g.out" 2>&1 &
 lc=$!
 i=0
 while ! grep -q "proxy up" "$run/proxy-2.log" 2>/dev/null; do
@@ -69,15 +69,16 @@ while ! grep -q "proxy up" "$run/proxy-2.log" 2>/dev/null; do
     sleep 0.1
 done
 poke() { python3 "$SRC/test/e2e/zpoke.py" "$@" >>"$T/poke.out" 2>&1 || echo "   zpoke $* failed"; }
+p=$(cl_port "$run" manager)
+poke raw 127.0.0.1 "$p"
+poke zmtp 127.0.0.1 "$p" PUSH
+poke raw 127.0.0.1 $((p + 1))
 for n in logger-1 logger-2 proxy-1 proxy-2; do
     p=$(cl_port "$run" $n)
     poke raw 127.0.0.1 "$p"
     poke zmtp 127.0.0.1 "$p" DEALER
 done
-p=$(cl_port "$run" manager)
-poke raw 127.0.0.1 "$p"
-poke zmtp 127.0.0.1 "$p" PUSH
-poke raw 127.0.0.1 $((p + 1))
+kill -0 $lc 2>/dev/null || echo "   (the cluster had finished before the last poke)"
 if ! wait $lc; then
     cat "$T/g.out"
     cl_fail "local-cluster failed after garbage"
@@ -114,9 +115,17 @@ while ! grep -q "logger up" "$j/err"; do
 done
 python3 "$SRC/test/e2e/zpoke.py" batch 127.0.0.1 "$lp" w 1 >/dev/null || fail=1 # written before
 python3 "$SRC/test/e2e/zpoke.py" batch 127.0.0.1 "$lp" w 2 >/dev/null || fail=1 # was cut off
+cp "$j/logs/conn.log" "$j/before-hup"
+kill -HUP $lg # rotate: (w, 2) goes into a rotated file, closed
+i=0
+while [ "$(ls "$j"/logs/conn.*.log | wc -l)" -lt 2 ] && [ $i -lt 50 ]; do
+    i=$((i + 1))
+    sleep 0.1
+done
+python3 "$SRC/test/e2e/zpoke.py" batch 127.0.0.1 "$lp" w 3 >/dev/null || fail=1
 kill $lg
 wait $lg || { echo "FAIL: the logger did not stop cleanly"; fail=1; }
-old=$(ls "$j"/logs/conn.*.log 2>/dev/null | head -n 1)
+old=$(grep -l -x 'one whole record' "$j"/logs/conn.*.log 2>/dev/null | head -n 1)
 if [ -n "$old" ] && [ "$(wc -c <"$old")" -eq 17 ]; then
     echo "ok: the interrupted batch was cut off, the old file kept as $(basename "$old")"
 else
@@ -126,8 +135,18 @@ else
 fi
 written=$(awk '$1 == "log_batches" { print $2 }' "$j/logger-1.stats")
 dups=$(awk '$1 == "log_dup_batches" { print $2 }' "$j/logger-1.stats")
-if [ "$written" = 1 ] && [ "$dups" = 1 ] && [ "$(grep -vc '^#' "$j/logs/conn.log")" -eq 1 ]; then
-    echo "ok: batch (w, 1) acknowledged, not written again; batch (w, 2) written once"
+rotated=$(grep -l 'from zpoke' "$j"/logs/conn.*.log 2>/dev/null | head -n 1)
+if [ -n "$rotated" ] && [ "$(grep -c 'from zpoke' "$rotated")" -eq 1 ] &&
+    tail -n 1 "$rotated" | grep -q '^#close' && [ "$(grep -vc '^#' "$j/logs/conn.log")" -eq 1 ] &&
+    tail -n 1 "$j/logs/conn.log" | grep -q '^#close'; then
+    echo "ok: SIGHUP rotated conn.log (closed, as $(basename "$rotated")); SIGTERM closed the new one"
+else
+    echo "FAIL: SIGHUP rotation / SIGTERM close"
+    ls -la "$j/logs"
+    fail=1
+fi
+if [ "$written" = 2 ] && [ "$dups" = 1 ]; then
+    echo "ok: batch (w, 1) acknowledged, not written again; (w, 2) and (w, 3) written once"
 else
     echo "FAIL: after recovery: $written batches written, $dups repeats dropped"
     cat "$j/err"

@@ -13,7 +13,7 @@ lab_need_replay
 lab_pcaps
 run="$work/run"
 fail=0
-topo="$src/topologies/default.ini"
+topo=$(lab_topo default)
 pcap="$pcaps_dir/web.pcap"
 [ -f "$pcap" ] || pcap=$(ls "$pcaps_dir"/*.pcap | head -n 1)
 

@@ -11,7 +11,7 @@ lab_need_replay
 [ -x "$synth" ] || { echo "SKIP: no sluice-synth"; exit 77; }
 run="$work/run"
 fail=0
-topo="$src/topologies/default.ini"
+topo=$(lab_topo default)
 # flows spread over 30 s of capture time: a 1x replay is still running when killed
 "$synth" --profile web --seed 3 --packets 3000 --duration 30 -w "$work/slow.pcap" || exit 1
 

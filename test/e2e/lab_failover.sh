@@ -16,7 +16,7 @@ lab_need_replay
 fail=0
 run="$work/run"
 out="$work/out"
-topo="$src/topologies/cpacket-switch.ini"
+topo=$(lab_topo cpacket-switch)
 # web traffic whose flows start over 16 s: a 1x replay runs that long
 "$synth" --profile web --seed 5 --packets 4000 --duration 16 -w "$work/w.pcap" || exit 1
 "$ctl" replay "$topo" "$work/w.pcap" --mode live --speed 1x --kill-worker mon1-2@4 --out "$out" --run-dir "$run" --quiet >"$work/r.txt" 2>&1

@@ -46,3 +46,12 @@ lab_pcaps() {
 json_top() {
     grep -o "\"$2\":[a-z0-9.]*" "$1" | head -n 1 | cut -d: -f2
 }
+
+# lab_topo NAME: a copy of topologies/NAME.ini under $work whose lab name is
+# unique to this test run (labs of two test runs on one machine -- two build
+# trees -- must not meet: namespaces, run directories, DPDK prefixes).
+lab_topo() {
+    n=$(printf '%s' "$1" | cut -c1-6)
+    sed "s/^name = .*/name = $n$$/" "$src/topologies/$1.ini" >"$work/$1.ini"
+    echo "$work/$1.ini"
+}

@@ -21,7 +21,8 @@ pcap="$pcaps_dir/web.pcap"
 for t in cpacket-direct cpacket-switch; do
     run="$work/run-$t"
     out="$work/out-$t"
-    "$ctl" replay "$src/topologies/$t.ini" "$pcap" --mode live --out "$out" --run-dir "$run" --quiet >"$work/$t.txt" 2>&1
+    topo=$(lab_topo "$t")
+    "$ctl" replay "$topo" "$pcap" --mode live --out "$out" --run-dir "$run" --quiet >"$work/$t.txt" 2>&1
     rc=$?
     if [ ! -f "$out/report.json" ]; then
         echo "FAIL: $t: no report (exit $rc)"; tail -n 25 "$work/$t.txt"; fail=1; continue
@@ -35,7 +36,7 @@ for t in cpacket-direct cpacket-switch; do
     else
         echo "ok   $t live"
     fi
-    lab=$(sed -n 's/^name = //p' "$src/topologies/$t.ini")
+    lab=$(sed -n 's/^name = //p' "$topo")
     left=$(ip netns list | awk '{print $1}' | grep -E "^sl-$lab[-.]")
     [ -z "$left" ] || { echo "FAIL: $t: namespaces left after the replay: $left"; fail=1; }
 done

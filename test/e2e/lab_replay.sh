@@ -46,7 +46,8 @@ replay_one() {
 }
 
 first=$(ls "$pcaps_dir"/*.pcap | head -n 1)
-for topo in "$src"/topologies/*.ini; do
+for t in "$src"/topologies/*.ini; do
+    topo=$(lab_topo "$(basename "$t" .ini)")
     if [ "${LAB_MATRIX:-}" = full ]; then
         for pcap in "$pcaps_dir"/*.pcap; do replay_one "$topo" "$pcap"; done
     else
@@ -55,7 +56,7 @@ for topo in "$src"/topologies/*.ini; do
 done
 if [ "${LAB_MATRIX:-}" != full ]; then
     for pcap in "$pcaps_dir"/*.pcap; do
-        [ "$pcap" = "$first" ] || replay_one "$src/topologies/default.ini" "$pcap"
+        [ "$pcap" = "$first" ] || replay_one "$(lab_topo default)" "$pcap"
     done
 fi
 

@@ -584,7 +584,7 @@ END_TEST
 
 START_TEST(ring_exactly_once)
 {
-    for (unsigned seed = 1; seed <= 40; seed++) {
+    for (unsigned seed = 1; seed <= 20; seed++) {
         struct sim s;
         sim_init(&s, 3, 8, seed);
         sim_scripts(&s, 40, 60);
@@ -633,7 +633,7 @@ END_TEST
 START_TEST(ring_dead_proxy_heals)
 {
     unsigned repeats = 0;
-    for (unsigned seed = 1; seed <= 60; seed++) {
+    for (unsigned seed = 1; seed <= 30; seed++) {
         struct sim s;
         sim_init(&s, 3, 8, seed * 7919);
         sim_scripts(&s, 40, 60);
