@@ -134,24 +134,36 @@ static uint64_t hash_bytes(const void *p, size_t n)
 /* Ones-complement sum of big-endian 16-bit words (an odd last byte padded
  * with zero), to be folded later; the value returned is congruent to the plain
  * word sum modulo 0xffff and zero only when that is, which is all the fold
- * sees. Eight bytes are added at a time as two native (little-endian) 32-bit
- * halves: modulo 0xffff a 32-bit chunk equals the sum of its 16-bit words, and
- * a byte-swapped word equals 256 times the word, so the native sum, folded,
- * byte-swaps back to the big-endian one. */
+ * sees. The bytes are added as native (little-endian) 64-bit words into a
+ * 128-bit total: modulo 0xffff a 64-bit word equals the sum of its 16-bit
+ * words, and a byte-swapped word equals 256 times the word, so the native
+ * sum, folded, byte-swaps back to the big-endian one. */
 static uint32_t csum_add(uint32_t sum, const uint8_t *b, size_t n)
 {
-    uint64_t acc = 0;
+    unsigned __int128 a0 = 0, a1 = 0;
     size_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        uint64_t w[4];
+        memcpy(w, b + i, sizeof(w));
+        a0 += w[0];
+        a1 += w[1];
+        a0 += w[2];
+        a1 += w[3];
+    }
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, b + i, 8);
-        acc += (w & 0xffffffffu) + (w >> 32);
+        a0 += w;
     }
     if (i < n) {
         uint64_t w = 0;
         memcpy(&w, b + i, n - i);
-        acc += (w & 0xffffffffu) + (w >> 32);
+        a1 += w;
     }
+    /* 2^64 = 1 modulo 0xffff: fold the carries back in, then to 16 bits. */
+    unsigned __int128 a = a0 + a1;
+    uint64_t hi = (uint64_t)(a >> 64), lo = (uint64_t)a;
+    uint64_t acc = (lo & 0xffffffffu) + (lo >> 32) + (hi & 0xffffffffu) + (hi >> 32);
     while (acc >> 16)
         acc = (acc & 0xffff) + (acc >> 16);
     uint32_t r = (uint32_t)acc;

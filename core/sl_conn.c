@@ -1,6 +1,6 @@
 /* sl_conn: connection tracking with Zeek 8's semantics. See sl_conn.h.
  *
- * Layout: the table (hash + LRU list + timer heap) first, then the TCP
+ * Layout: the table (hash + LRU list + timer lanes and heap) first, then the TCP
  * endpoint machine and reassembler, UDP/ICMP/other, and conn.log records.
  * Function and variable names follow Zeek's where they mirror a Zeek
  * function, so the two can be read side by side.
@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,8 @@
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/asan_interface.h>
 /* The link word stays readable; the rest of a kept object is off limits. */
-#define POOL_POISON(p, n)   ASAN_POISON_MEMORY_REGION((char *)(p) + sizeof(void *), (n) - sizeof(void *))
+#define POOL_POISON(p, n)                                                                          \
+    ASAN_POISON_MEMORY_REGION((char *)(p) + sizeof(void *), (n) - sizeof(void *))
 #define POOL_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
 #else
 #define POOL_POISON(p, n)   ((void)(p), (void)(n))
@@ -74,19 +76,39 @@ enum timer_kind {
 struct conn;
 struct ctimer;
 
-/* A heap entry: the timer's key, copied, and the timer. */
+/* A heap entry: the timer's key, copied, and the timer. seq is the arming
+ * order shifted left, with the timer's kind in the low bits. */
+#define SEQ_KIND_BITS 3
+#define SEQ_KIND_MASK ((1u << SEQ_KIND_BITS) - 1)
+
 struct hent {
     double t;
     uint64_t seq;
     struct ctimer *x;
 };
+_Static_assert(TK_N <= 1 << SEQ_KIND_BITS, "a timer kind must fit in SEQ_KIND_BITS");
 
+/* A connection's timer slot; its key (time, seq) lives in the heap or lane
+ * entry, and its connection is found from its address (conn_of_timer). */
 struct ctimer {
-    double t;
-    uint64_t seq;
-    int32_t hidx; /* position in the heap, -1 when not armed */
+    uint64_t pos; /* index in the heap, or position in its lane */
+    int8_t where; /* -1 when not armed, a lane, or WHERE_HEAP */
     uint8_t kind;
-    struct conn *c;
+};
+
+/* A lane: a FIFO ring of timers armed a fixed delay after a base that does
+ * not go back, live between the absolute positions head and tail. */
+#define N_LANES    12
+#define WHERE_HEAP N_LANES
+enum { BASE_NOW, BASE_LAST, BASE_PKT };
+
+struct lane {
+    struct hent *buf;
+    size_t cap; /* power of two */
+    uint64_t head, tail;
+    uint64_t pf_far, pf_near; /* prefetched up to (prefetch_lane) */
+    double delay;
+    uint8_t cls;
 };
 
 /* A reassembler block: [seq, upper) relative sequence space. data is a copy
@@ -121,11 +143,12 @@ struct tcp_endp {
     struct reasm r;
 };
 
+/* The flags come first, to share a cache line with ep[0]'s state. */
 struct tcp {
-    struct tcp_endp ep[2];
     struct tcp_endp *orig, *resp;
     bool is_active, close_deferred, deferred_gen_event, seen_first_ACK, is_partial;
     uint8_t first_packet_seen;
+    struct tcp_endp ep[2];
 };
 
 struct conn {
@@ -133,6 +156,7 @@ struct conn {
     uint8_t key[KEYLEN];
     uint64_t hash;
     struct conn *lru_prev, *lru_next;
+    struct tcp *tcp; /* next to the timers: a firing timer looks at both */
     struct ctimer tm[TK_N];
     double inactivity_timeout;
     double aexp_timeout;
@@ -146,7 +170,18 @@ struct conn {
     int64_t req_len, rep_len; /* UDP/ICMP sizes, -1 = inactive */
     uint32_t req_chk_cnt, req_chk_thresh, rep_chk_cnt, rep_chk_thresh;
     struct sl_conn_encap encap;
-    struct tcp *tcp;
+};
+
+/* A free list of fixed-size objects carved from slabs (see pool_get). */
+struct pooled {
+    struct pooled *next;
+};
+
+struct pool {
+    struct pooled *free;
+    char *fresh, *fresh_end; /* never used yet, in the newest slab */
+    void **slabs;
+    size_t n_slabs, cap_slabs, size;
 };
 
 struct slot {
@@ -165,10 +200,14 @@ struct sl_conn_tab {
     struct conn *lru_head, *lru_tail; /* least recently active first */
     struct hent *heap;
     size_t heap_n, heap_cap;
+    struct lane lanes[N_LANES];
+    int n_lanes;
     struct sl_conn_stats st;
     bool terminating;
+    bool draining; /* sl_conn_finish removing every connection */
+    double due_lb; /* no armed timer is due before this */
     uint64_t copied;
-    struct pooled *free_conns, *free_tcp;
+    struct pool conn_pool, tcp_pool;
 };
 
 static inline struct conn *priv(struct sl_conn *c)
@@ -186,9 +225,40 @@ static void conn_event(struct sl_conn_tab *t, struct conn *c, enum sl_conn_event
 /* ------------------------------------------------------------------ */
 /* Keys and the hash table                                             */
 
+/* Fixed-size compares as word loads: the library calls showed in profiles. */
+static inline uint64_t ld64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static inline bool addr_eq(const uint8_t *a, const uint8_t *b)
+{
+    return ((ld64(a) ^ ld64(b)) | (ld64(a + 8) ^ ld64(b + 8))) == 0;
+}
+
+/* memcmp(a, b, 16)'s sign. */
+static inline int addr_cmp(const uint8_t *a, const uint8_t *b)
+{
+    uint64_t x = be64toh(ld64(a)), y = be64toh(ld64(b));
+    if (x == y) {
+        x = be64toh(ld64(a + 8));
+        y = be64toh(ld64(b + 8));
+    }
+    return x < y ? -1 : x > y;
+}
+
+static inline bool key_eq(const uint8_t *a, const uint8_t *b)
+{
+    _Static_assert(KEYLEN > 32 && KEYLEN <= 40, "key_eq reads the key as five words");
+    return ((ld64(a) ^ ld64(b)) | (ld64(a + 8) ^ ld64(b + 8)) | (ld64(a + 16) ^ ld64(b + 16)) |
+            (ld64(a + 24) ^ ld64(b + 24)) | (ld64(a + KEYLEN - 8) ^ ld64(b + KEYLEN - 8))) == 0;
+}
+
 static bool canon_lt(const uint8_t *a1, uint16_t p1, const uint8_t *a2, uint16_t p2)
 {
-    int r = memcmp(a1, a2, 16);
+    int r = addr_cmp(a1, a2);
     /* Zeek compares the ports as stored, in network byte order. */
     return r < 0 || (r == 0 && htobe16(p1) < htobe16(p2));
 }
@@ -258,7 +328,7 @@ static struct conn *tab_find(struct sl_conn_tab *t, const uint8_t *key, uint64_t
         const struct slot *e = &t->slots[j];
         if (!e->c)
             return NULL;
-        if (e->hash == h && memcmp(e->c->key, key, KEYLEN) == 0)
+        if (e->hash == h && key_eq(e->c->key, key))
             return e->c;
     }
 }
@@ -326,12 +396,16 @@ static void lru_touch(struct sl_conn_tab *t, struct conn *c)
 }
 
 /* ------------------------------------------------------------------ */
-/* Timers: a 4-ary heap ordered by (time, insertion order)             */
+/* Timers: ordered by (time, insertion order)                          */
 
-/* The ordering key lives in the heap array itself, so sifting compares
- * contiguous entries instead of chasing each timer into its connection;
- * only the back-pointer (hidx) is written out. Four children per node
- * halve the depth, and the four keys share a cache line or two. */
+/* Most timers are armed a fixed delay after the current time, so those of
+ * one delay come due in the order they were armed: each such "lane" is a FIFO
+ * ring, O(1) to arm, cancel (the slot is cleared) and pop. A timer that would
+ * land before its lane's last one goes to a 4-ary heap instead. The next timer
+ * is the least of the lanes' heads and the heap's top by (time, seq), which is
+ * exactly the order of one heap holding them all. The heap keeps each key
+ * inline, so sifting compares contiguous entries; only the back-pointer to the
+ * entry's index is written out to the timer. */
 #define HEAP_D 4
 
 static inline bool hent_before(const struct hent *a, const struct hent *b)
@@ -342,7 +416,7 @@ static inline bool hent_before(const struct hent *a, const struct hent *b)
 static inline void heap_put(struct sl_conn_tab *t, size_t i, const struct hent *e)
 {
     t->heap[i] = *e;
-    e->x->hidx = (int32_t)i;
+    e->x->pos = i;
 }
 
 static void heap_up(struct sl_conn_tab *t, size_t i)
@@ -378,12 +452,8 @@ static void heap_down(struct sl_conn_tab *t, size_t i)
     heap_put(t, i, &e);
 }
 
-static void timer_cancel(struct sl_conn_tab *t, struct ctimer *x)
+static void heap_remove(struct sl_conn_tab *t, size_t i)
 {
-    if (x->hidx < 0)
-        return;
-    size_t i = (size_t)x->hidx;
-    x->hidx = -1;
     t->heap_n--;
     if (i == t->heap_n)
         return;
@@ -396,37 +466,138 @@ static void timer_cancel(struct sl_conn_tab *t, struct ctimer *x)
         heap_down(t, i);
 }
 
-static void timer_arm(struct sl_conn_tab *t, struct conn *c, int kind, double when)
+static int heap_push(struct sl_conn_tab *t, const struct hent *e)
 {
-    struct ctimer *x = &c->tm[kind];
-    if (x->hidx >= 0)
-        timer_cancel(t, x);
     if (t->heap_n == t->heap_cap) {
         size_t cap = t->heap_cap ? t->heap_cap * 2 : 4096;
         struct hent *h = realloc(t->heap, cap * sizeof(*h));
         if (!h)
-            return; /* the connection still ends: at eviction or end of input */
+            return -ENOMEM;
         t->heap = h;
         t->heap_cap = cap;
     }
-    x->t = when;
-    x->seq = t->timer_seq++;
-    x->kind = (uint8_t)kind;
-    x->c = c;
-    t->heap[t->heap_n] = (struct hent){when, x->seq, x};
-    x->hidx = (int32_t)t->heap_n++;
+    t->heap[t->heap_n] = *e;
+    e->x->where = WHERE_HEAP;
+    e->x->pos = t->heap_n++;
     heap_up(t, t->heap_n - 1);
+    return 0;
+}
+
+static inline struct hent *lane_at(struct lane *l, uint64_t pos)
+{
+    return &l->buf[pos & (l->cap - 1)];
+}
+
+static int lane_grow(struct lane *l)
+{
+    size_t cap = l->cap ? l->cap * 2 : 1024;
+    struct hent *b = malloc(cap * sizeof(*b));
+    if (!b)
+        return -ENOMEM;
+    for (uint64_t p = l->head; p != l->tail; p++)
+        b[p & (cap - 1)] = *lane_at(l, p);
+    free(l->buf);
+    l->buf = b;
+    l->cap = cap;
+    return 0;
+}
+
+/* The lane of timers armed `delay` after a base of class `cls`, or NULL. */
+static struct lane *lane_for(struct sl_conn_tab *t, uint8_t cls, double delay)
+{
+    for (int i = 0; i < t->n_lanes; i++)
+        if (t->lanes[i].cls == cls && t->lanes[i].delay == delay)
+            return &t->lanes[i];
+    if (t->n_lanes == N_LANES)
+        return NULL;
+    struct lane *l = &t->lanes[t->n_lanes++];
+    l->cls = cls;
+    l->delay = delay;
+    return l;
+}
+
+static int lane_push(struct lane *l, const struct hent *e, int8_t id)
+{
+    if (l->tail - l->head == l->cap && lane_grow(l) < 0)
+        return -ENOMEM;
+    *lane_at(l, l->tail) = *e;
+    e->x->where = id;
+    e->x->pos = l->tail++;
+    return 0;
+}
+
+/* The first live entry of a lane (cleared slots at the head are dropped). */
+static struct hent *lane_head(struct lane *l)
+{
+    while (l->head != l->tail) {
+        struct hent *e = lane_at(l, l->head);
+        if (e->x)
+            return e;
+        l->head++;
+    }
+    return NULL;
+}
+
+static void timer_cancel(struct sl_conn_tab *t, struct ctimer *x)
+{
+    if (x->where < 0)
+        return;
+    if (x->where == WHERE_HEAP)
+        heap_remove(t, (size_t)x->pos);
+    else
+        lane_at(&t->lanes[x->where], x->pos)->x = NULL;
+    x->where = -1;
+}
+
+/* Arms timer `kind` at when = base + delay; `cls` names the base (BASE_*). */
+static void timer_arm(struct sl_conn_tab *t, struct conn *c, int kind, double when, uint8_t cls,
+                      double delay)
+{
+    struct ctimer *x = &c->tm[kind];
+    timer_cancel(t, x);
+    x->kind = (uint8_t)kind;
+    if (when < t->due_lb)
+        t->due_lb = when;
+    /* The low bits carry the kind, so the entry alone locates the connection. */
+    struct hent e = {when, t->timer_seq++ << SEQ_KIND_BITS | (uint64_t)kind, x};
+    struct lane *l = lane_for(t, cls, delay);
+    if (l && (l->head == l->tail || lane_at(l, l->tail - 1)->t <= when) &&
+        lane_push(l, &e, (int8_t)(l - t->lanes)) == 0)
+        return;
+    (void)heap_push(t, &e); /* on failure the connection still ends: evicted or at the end */
+}
+
+/* The next timer due, or NULL; *lane is where it is (-1: the heap). */
+static struct hent *timer_next(struct sl_conn_tab *t, int *lane)
+{
+    struct hent *best = t->heap_n ? &t->heap[0] : NULL;
+    *lane = -1;
+    for (int i = 0; i < t->n_lanes; i++) {
+        struct hent *e = lane_head(&t->lanes[i]);
+        if (e && (!best || hent_before(e, best))) {
+            best = e;
+            *lane = i;
+        }
+    }
+    return best;
+}
+
+static inline void prefetch_bytes(const void *p, size_t n)
+{
+    for (size_t o = 0; o < n + 63; o += 64)
+        __builtin_prefetch((const char *)p + o);
 }
 
 /* Zeek may run several ExpireTimer chains at once; three slots hold them. */
-static void arm_expire(struct sl_conn_tab *t, struct conn *c, double when)
+static void arm_expire(struct sl_conn_tab *t, struct conn *c, double when, uint8_t cls,
+                       double delay)
 {
     for (int k = TK_EXPIRE0; k <= TK_EXPIRE2; k++)
-        if (c->tm[k].hidx < 0) {
-            timer_arm(t, c, k, when);
+        if (c->tm[k].where < 0) {
+            timer_arm(t, c, k, when, cls, delay);
             return;
         }
-    timer_arm(t, c, TK_EXPIRE2, when);
+    timer_arm(t, c, TK_EXPIRE2, when, cls, delay);
 }
 
 static void cancel_analyzer_timers(struct sl_conn_tab *t, struct conn *c)
@@ -442,7 +613,7 @@ static void set_inactivity_timeout(struct sl_conn_tab *t, struct conn *c, double
         return;
     timer_cancel(t, &c->tm[TK_INACT]);
     if (timeout > 0)
-        timer_arm(t, c, TK_INACT, c->pub.last_time + timeout);
+        timer_arm(t, c, TK_INACT, c->pub.last_time + timeout, BASE_LAST, timeout);
     c->inactivity_timeout = timeout;
 }
 
@@ -625,41 +796,68 @@ static void blk_data_free(struct reasm *r, struct blk *b)
     }
 }
 
-/* Freed connections and TCP states are kept for reuse: a busy link creates
- * and removes them at a high rate, and the allocator's bookkeeping showed in
- * profiles. Under ASan the kept objects are poisoned, so a use after removal
- * is still caught. */
-struct pooled {
-    struct pooled *next;
-};
+/* Connections and TCP states come from slabs and go back to a free list for
+ * reuse: a busy link creates and removes them at a high rate, and the
+ * allocator's bookkeeping (and freeing each one at exit) showed in profiles.
+ * A slab is big enough to be fresh zeroed pages from the kernel, so its
+ * objects are handed out in turn without another pass to zero them. Under
+ * ASan an object on the free list is poisoned, so a use after removal is
+ * still caught. */
+#define POOL_SLAB_BYTES (512u << 10)
 
-static void *pool_get(struct pooled **head, size_t size)
+static void pool_put(struct pool *p, void *obj)
 {
-    struct pooled *o = *head;
-    if (!o)
-        return calloc(1, size);
-    POOL_UNPOISON(o, size);
-    *head = o->next;
-    memset(o, 0, size);
-    return o;
+    struct pooled *o = obj;
+    o->next = p->free;
+    p->free = o;
+    POOL_POISON(o, p->size);
 }
 
-static void pool_put(struct pooled **head, void *p, size_t size)
+static int pool_refill(struct pool *p)
 {
-    struct pooled *o = p;
-    o->next = *head;
-    *head = o;
-    POOL_POISON(o, size);
-}
-
-static void pool_drain(struct pooled **head, size_t size)
-{
-    while (*head) {
-        struct pooled *o = *head;
-        POOL_UNPOISON(o, size);
-        *head = o->next;
-        free(o);
+    if (p->n_slabs == p->cap_slabs) {
+        size_t cap = p->cap_slabs ? p->cap_slabs * 2 : 64;
+        void **v = realloc(p->slabs, cap * sizeof(*v));
+        if (!v)
+            return -ENOMEM;
+        p->slabs = v;
+        p->cap_slabs = cap;
     }
+    size_t per = POOL_SLAB_BYTES / p->size;
+    char *slab = calloc(per, p->size);
+    if (!slab)
+        return -ENOMEM;
+    p->slabs[p->n_slabs++] = slab;
+    p->fresh = slab;
+    p->fresh_end = slab + per * p->size;
+    return 0;
+}
+
+/* A zeroed object, or NULL. */
+static void *pool_get(struct pool *p)
+{
+    struct pooled *o = p->free;
+    if (o) {
+        POOL_UNPOISON(o, p->size);
+        p->free = o->next;
+        memset(o, 0, p->size);
+        return o;
+    }
+    if (p->fresh == p->fresh_end && pool_refill(p) < 0)
+        return NULL;
+    void *r = p->fresh;
+    p->fresh += p->size;
+    return r;
+}
+
+static void pool_free_all(struct pool *p)
+{
+    for (size_t i = 0; i < p->n_slabs; i++) {
+        POOL_UNPOISON(p->slabs[i], (POOL_SLAB_BYTES / p->size) * p->size);
+        free(p->slabs[i]);
+    }
+    free(p->slabs);
+    memset(p, 0, sizeof(*p));
 }
 
 static void free_conn(struct sl_conn_tab *t, struct conn *c)
@@ -671,11 +869,11 @@ static void free_conn(struct sl_conn_tab *t, struct conn *c)
                 blk_data_free(r, &r->b[r->head + k]);
             free(r->b);
         }
-        pool_put(&t->free_tcp, c->tcp, sizeof(*c->tcp));
+        pool_put(&t->tcp_pool, c->tcp);
     }
     if (c->hist != c->hist_inline)
         free(c->hist);
-    pool_put(&t->free_conns, c, sizeof(*c));
+    pool_put(&t->conn_pool, c);
 }
 
 static void add_parent(struct conn *c, const char *uid)
@@ -728,13 +926,13 @@ static struct conn *new_conn(struct sl_conn_tab *t, const struct sl_conn_id *id,
         t->st.evicted++;
         conn_remove(t, t->lru_head, SL_CONN_WHY_EVICT);
     }
-    struct conn *c = pool_get(&t->free_conns, sizeof(*c));
+    struct conn *c = pool_get(&t->conn_pool);
     if (!c)
         return NULL;
     if (id->trans == SL_TRANS_TCP) {
-        c->tcp = pool_get(&t->free_tcp, sizeof(*c->tcp));
+        c->tcp = pool_get(&t->tcp_pool);
         if (!c->tcp) {
-            pool_put(&t->free_conns, c, sizeof(*c));
+            pool_put(&t->conn_pool, c);
             return NULL;
         }
         tcp_init(t, c);
@@ -746,7 +944,7 @@ static struct conn *new_conn(struct sl_conn_tab *t, const struct sl_conn_id *id,
     c->req_len = c->rep_len = -1;
     c->req_chk_thresh = c->rep_chk_thresh = 1;
     for (int k = 0; k < TK_N; k++)
-        c->tm[k].hidx = -1;
+        c->tm[k] = (struct ctimer){.pos = 0, .where = -1, .kind = (uint8_t)k};
 
     struct sl_conn *s = &c->pub;
     memcpy(s->orig_h, id->src, 16);
@@ -780,7 +978,7 @@ static struct conn *new_conn(struct sl_conn_tab *t, const struct sl_conn_id *id,
     /* Timers the session adapters start with. */
     switch (s->trans) {
     case SL_TRANS_TCP:
-        arm_expire(t, c, t->now + TCP_SYN_TIMEOUT);
+        arm_expire(t, c, t->now + TCP_SYN_TIMEOUT, BASE_NOW, TCP_SYN_TIMEOUT);
         set_inactivity_timeout(t, c, UDP_INACTIVITY_TIMEOUT); /* as Zeek's TCPAnalyzer */
         break;
     case SL_TRANS_UDP:
@@ -809,8 +1007,10 @@ static void conn_remove(struct sl_conn_tab *t, struct conn *c, enum sl_conn_why 
         conn_event(t, c, SL_CONN_EV_PENDING);
     for (int k = 0; k < TK_N; k++)
         timer_cancel(t, &c->tm[k]);
-    tab_delete(t, c);
-    lru_unlink(t, c);
+    if (!t->draining) {
+        tab_delete(t, c);
+        lru_unlink(t, c);
+    }
     t->st.active--;
     if (t->ops.removed)
         t->ops.removed(t->ops.ctx, &c->pub, why);
@@ -840,7 +1040,7 @@ struct sl_conn *sl_conn_get(struct sl_conn_tab *t, const struct sl_conn_id *id,
     if (!c)
         return NULL;
     lru_touch(t, c);
-    *is_orig = memcmp(id->src, c->pub.orig_h, 16) == 0 && id->sport == c->pub.orig_p;
+    *is_orig = addr_eq(id->src, c->pub.orig_h) && id->sport == c->pub.orig_p;
     return &c->pub;
 }
 
@@ -1317,9 +1517,9 @@ static void connection_closed(struct sl_conn_tab *t, struct conn *c, struct tcp_
             }
         }
         cancel_analyzer_timers(t, c);
-        timer_arm(t, c, TK_DELETE, c->pub.last_time + TCP_CLOSE_DELAY);
+        timer_arm(t, c, TK_DELETE, c->pub.last_time + TCP_CLOSE_DELAY, BASE_LAST, TCP_CLOSE_DELAY);
     } else if (e->prev_state != SL_TCPS_INACTIVE) {
-        arm_expire(t, c, c->pub.last_time + TCP_SESSION_TIMER);
+        arm_expire(t, c, c->pub.last_time + TCP_SESSION_TIMER, BASE_LAST, TCP_SESSION_TIMER);
     }
     /* A first close from an endpoint never seen before would start
      * PartialCloseTimer, but only when connection_partial_close has a
@@ -1595,7 +1795,7 @@ static void update_inactive_state(struct sl_conn_tab *t, struct conn *c, struct 
             } else {
                 set_state(t, c, e, SL_TCPS_SYN_SENT);
             }
-            timer_arm(t, c, TK_ATTEMPT, t->pkt_ts + TCP_ATTEMPT_DELAY);
+            timer_arm(t, c, TK_ATTEMPT, t->pkt_ts + TCP_ATTEMPT_DELAY, BASE_PKT, TCP_ATTEMPT_DELAY);
         } else {
             if (f & SL_TCP_ACK) {
                 if (peer->state != SL_TCPS_INACTIVE && peer->state != SL_TCPS_PARTIAL) {
@@ -1963,7 +2163,7 @@ void sl_conn_set_analyzer_expire(struct sl_conn_tab *t, struct sl_conn *pc, doub
 {
     struct conn *c = priv(pc);
     c->aexp_timeout = timeout;
-    timer_arm(t, c, TK_AEXP, t->now + timeout);
+    timer_arm(t, c, TK_AEXP, t->now + timeout, BASE_NOW, timeout);
 }
 
 void sl_conn_udp_bad_checksum(struct sl_conn_tab *t, struct sl_conn *pc, bool is_orig)
@@ -2009,6 +2209,18 @@ void sl_conn_other_packet(struct sl_conn_tab *t, struct sl_conn *pc, bool is_ori
 /* ------------------------------------------------------------------ */
 /* Timers firing                                                       */
 
+static struct conn *conn_of_timer(struct ctimer *x)
+{
+    return (struct conn *)((char *)(x - x->kind) - offsetof(struct conn, tm));
+}
+
+/* The same from a heap or lane entry, without reading the connection. */
+static struct conn *hent_conn(const struct hent *e)
+{
+    struct ctimer *x = e->x - (e->seq & SEQ_KIND_MASK);
+    return (struct conn *)((char *)x - offsetof(struct conn, tm));
+}
+
 static void expire_timer(struct sl_conn_tab *t, struct conn *c, int kind, double now)
 {
     struct tcp *p = c->tcp;
@@ -2030,13 +2242,13 @@ static void expire_timer(struct sl_conn_tab *t, struct conn *c, int kind, double
             return;
         }
     }
-    timer_arm(t, c, kind, now + TCP_SESSION_TIMER);
+    timer_arm(t, c, kind, now + TCP_SESSION_TIMER, BASE_NOW, TCP_SESSION_TIMER);
 }
 
 static void fire(struct sl_conn_tab *t, struct ctimer *x, double now, bool is_expire)
 {
-    struct conn *c = x->c;
     int kind = x->kind;
+    struct conn *c = conn_of_timer(x);
     switch (kind) {
     case TK_INACT:
         if (is_expire)
@@ -2044,7 +2256,8 @@ static void fire(struct sl_conn_tab *t, struct ctimer *x, double now, bool is_ex
         if (c->pub.last_time + c->inactivity_timeout <= now)
             conn_remove(t, c, SL_CONN_WHY_TIMER);
         else
-            timer_arm(t, c, TK_INACT, c->pub.last_time + c->inactivity_timeout);
+            timer_arm(t, c, TK_INACT, c->pub.last_time + c->inactivity_timeout, BASE_LAST,
+                      c->inactivity_timeout);
         break;
     case TK_ATTEMPT: {
         struct tcp *p = c->tcp;
@@ -2069,7 +2282,7 @@ static void fire(struct sl_conn_tab *t, struct ctimer *x, double now, bool is_ex
         if (now - c->pub.last_time >= c->aexp_timeout - 1.0 || t->terminating)
             conn_remove(t, c, SL_CONN_WHY_TIMER);
         else
-            timer_arm(t, c, TK_AEXP, now + c->aexp_timeout);
+            timer_arm(t, c, TK_AEXP, now + c->aexp_timeout, BASE_NOW, c->aexp_timeout);
         break;
     default:
         if (is_expire)
@@ -2079,9 +2292,42 @@ static void fire(struct sl_conn_tab *t, struct ctimer *x, double now, bool is_ex
     }
 }
 
-static struct ctimer *heap_pop(struct sl_conn_tab *t)
+/* Timers fire into connections scattered in memory: the connections of
+ * timers a little further down the lane are fetched ahead, their TCP states
+ * once the connection is there. */
+#define PF_FAR  8
+#define PF_NEAR 4
+
+static void prefetch_lane(struct lane *l)
 {
-    struct ctimer *x = t->heap[0].x;
+    /* Cursors, not fixed offsets: the head may jump over cleared slots. */
+    if (l->pf_far < l->head)
+        l->pf_far = l->head;
+    for (; l->pf_far < l->tail && l->pf_far <= l->head + PF_FAR; l->pf_far++) {
+        const struct hent *e = lane_at(l, l->pf_far);
+        if (e->x) {
+            /* What a timer looks at first: the times, its slot, the TCP state. */
+            struct conn *c = hent_conn(e);
+            __builtin_prefetch(&c->pub.last_time);
+            __builtin_prefetch(e->x);
+            __builtin_prefetch(&c->tcp);
+        }
+    }
+    if (l->pf_near < l->head)
+        l->pf_near = l->head;
+    for (; l->pf_near < l->tail && l->pf_near <= l->head + PF_NEAR; l->pf_near++) {
+        const struct hent *e = lane_at(l, l->pf_near);
+        struct tcp *p = e->x ? hent_conn(e)->tcp : NULL;
+        if (p) {
+            __builtin_prefetch(p);
+            __builtin_prefetch(&p->ep[1].did_close);
+        }
+    }
+}
+
+static struct ctimer *timer_pop(struct sl_conn_tab *t, struct hent *e)
+{
+    struct ctimer *x = e->x;
     timer_cancel(t, x);
     return x;
 }
@@ -2091,8 +2337,19 @@ void sl_conn_advance(struct sl_conn_tab *t, double ts)
     t->pkt_ts = ts;
     if (ts > t->now)
         t->now = ts;
-    for (int n = 0; n < MAX_TIMER_EXPIRES && t->heap_n && t->heap[0].t <= t->now; n++)
-        fire(t, heap_pop(t), t->now, false);
+    /* Most packets find no timer due: due_lb says so without a look. */
+    if (t->now < t->due_lb)
+        return;
+    struct hent *e;
+    int lane;
+    for (int n = 0; (e = timer_next(t, &lane)) && e->t <= t->now; n++) {
+        if (n == MAX_TIMER_EXPIRES)
+            break;
+        if (lane >= 0)
+            prefetch_lane(&t->lanes[lane]);
+        fire(t, timer_pop(t, e), t->now, false);
+    }
+    t->due_lb = e ? e->t : INFINITY;
 }
 
 double sl_conn_now(const struct sl_conn_tab *t)
@@ -2100,10 +2357,34 @@ double sl_conn_now(const struct sl_conn_tab *t)
     return t->now;
 }
 
-static int key_cmp(const void *a, const void *b)
+/* A connection's key for sorting: all of it as big-endian words (the last
+ * one zero-padded), so comparisons do not reach into the connections. */
+#define SKEY_WORDS ((KEYLEN + 7) / 8)
+
+struct skey {
+    uint64_t k[SKEY_WORDS];
+    struct conn *c;
+};
+
+static void skey_make(struct skey *s, struct conn *c)
 {
-    const struct conn *x = *(const struct conn *const *)a, *y = *(const struct conn *const *)b;
-    return memcmp(x->key, y->key, KEYLEN);
+    uint8_t b[SKEY_WORDS * 8] = {0};
+    memcpy(b, c->key, KEYLEN);
+    for (int i = 0; i < SKEY_WORDS; i++) {
+        uint64_t v;
+        memcpy(&v, b + 8 * i, sizeof(v));
+        s->k[i] = be64toh(v);
+    }
+    s->c = c;
+}
+
+static int skey_cmp(const void *a, const void *b)
+{
+    const struct skey *x = a, *y = b;
+    for (int i = 0; i < SKEY_WORDS; i++)
+        if (x->k[i] != y->k[i])
+            return x->k[i] < y->k[i] ? -1 : 1;
+    return 0;
 }
 
 static int hent_cmp(const void *a, const void *b)
@@ -2118,6 +2399,32 @@ static bool acts_on_expire(int kind)
     return kind == TK_ATTEMPT || kind == TK_AEXP;
 }
 
+/* Collects the armed timers of kinds that act on expiry into v (of cap
+ * entries) and disarms all timers; returns how many it kept. */
+static size_t take_acting(struct sl_conn_tab *t, struct hent *v, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < t->heap_n; i++) {
+        if (acts_on_expire(t->heap[i].x->kind) && n < cap)
+            v[n++] = t->heap[i];
+        t->heap[i].x->where = -1;
+    }
+    t->heap_n = 0;
+    for (int i = 0; i < t->n_lanes; i++) {
+        struct lane *l = &t->lanes[i];
+        for (uint64_t p = l->head; p != l->tail; p++) {
+            struct hent *e = lane_at(l, p);
+            if (!e->x)
+                continue;
+            if (acts_on_expire(e->x->kind) && n < cap)
+                v[n++] = *e;
+            e->x->where = -1;
+        }
+        l->head = l->tail;
+    }
+    return n;
+}
+
 /* timer_mgr->Expire(): every pending timer is dispatched in (time, insertion)
  * order, but only those that act on expiry do anything, and nothing armed
  * before termination is re-armed by them (AEXP ends its connection then). So
@@ -2125,21 +2432,29 @@ static bool acts_on_expire(int kind)
  * unseen. A timer an acting one cancels (its connection went) is skipped. */
 static void expire_all(struct sl_conn_tab *t)
 {
-    size_t n = 0;
-    for (size_t i = 0; i < t->heap_n; i++) {
-        if (acts_on_expire(t->heap[i].x->kind))
-            t->heap[n++] = t->heap[i];
-        else
-            t->heap[i].x->hidx = -1;
+    size_t cap = t->heap_n;
+    for (int i = 0; i < t->n_lanes; i++)
+        cap += t->lanes[i].tail - t->lanes[i].head;
+    struct hent *v = cap ? malloc(cap * sizeof(*v)) : NULL;
+    if (v) {
+        size_t n = take_acting(t, v, cap);
+        if (n > 1)
+            qsort(v, n, sizeof(*v), hent_cmp);
+        /* Sorted is a valid heap; a cancel (conn_remove) keeps it one. */
+        free(t->heap);
+        t->heap = v;
+        t->heap_cap = cap;
+        t->heap_n = n;
+        for (size_t i = 0; i < n; i++) {
+            v[i].x->where = WHERE_HEAP;
+            v[i].x->pos = i;
+        }
     }
-    t->heap_n = n;
-    qsort(t->heap, n, sizeof(*t->heap), hent_cmp);
-    /* Sorted is a valid heap: each entry's index is set again, and a cancel
-     * (conn_remove) of a later entry keeps the order of the rest. */
-    for (size_t i = 0; i < n; i++)
-        t->heap[i].x->hidx = (int32_t)i;
-    while (t->heap_n)
-        fire(t, heap_pop(t), t->now, true);
+    /* Without memory for the sort, one at a time as they come. */
+    struct hent *e;
+    int lane;
+    while ((e = timer_next(t, &lane)))
+        fire(t, timer_pop(t, e), t->now, true);
 }
 
 void sl_conn_finish(struct sl_conn_tab *t)
@@ -2149,18 +2464,34 @@ void sl_conn_finish(struct sl_conn_tab *t)
 
     /* session_mgr->Drain() in key order, as Zeek does under a seed. */
     size_t n = t->st.active, k = 0;
-    struct conn **v = n ? malloc(n * sizeof(*v)) : NULL;
+    struct skey *v = n ? malloc(n * sizeof(*v)) : NULL;
     if (n && !v) {
         while (t->lru_head)
             conn_remove(t, t->lru_head, SL_CONN_WHY_END);
         return;
     }
-    for (struct conn *c = t->lru_head; c; c = c->lru_next)
-        v[k++] = c;
-    if (k)
-        qsort(v, k, sizeof(*v), key_cmp);
-    for (size_t i = 0; i < k; i++)
-        conn_remove(t, v[i], SL_CONN_WHY_END);
+    /* From the slots rather than the LRU list: independent loads, not a chain. */
+    for (size_t i = 0; i < t->nslots && k < n; i++) {
+        if (i + PF_FAR < t->nslots && t->slots[i + PF_FAR].c)
+            __builtin_prefetch(t->slots[i + PF_FAR].c->key);
+        if (t->slots[i].c)
+            skey_make(&v[k++], t->slots[i].c);
+    }
+    if (k > 1)
+        qsort(v, k, sizeof(*v), skey_cmp);
+    /* Every connection goes: the table and the LRU list are cleared at once
+     * instead of one connection at a time (nothing looks them up meanwhile). */
+    t->draining = true;
+    t->lru_head = t->lru_tail = NULL;
+    for (size_t i = 0; i < k; i++) {
+        if (i + PF_FAR < k)
+            prefetch_bytes(v[i + PF_FAR].c, sizeof(struct conn));
+        if (i + PF_NEAR < k && v[i + PF_NEAR].c->tcp)
+            prefetch_bytes(v[i + PF_NEAR].c->tcp, sizeof(struct tcp));
+        conn_remove(t, v[i].c, SL_CONN_WHY_END);
+    }
+    memset(t->slots, 0, t->nslots * sizeof(*t->slots));
+    t->draining = false;
     free(v);
 }
 
@@ -2176,6 +2507,9 @@ struct sl_conn_tab *sl_conn_tab_new(const struct sl_conn_cfg *cfg, const struct 
         t->cfg = *cfg;
     if (ops)
         t->ops = *ops;
+    t->due_lb = INFINITY;
+    t->conn_pool.size = sizeof(struct conn);
+    t->tcp_pool.size = sizeof(struct tcp);
     if (tab_grow(t) < 0) {
         free(t);
         errno = ENOMEM;
@@ -2193,10 +2527,12 @@ void sl_conn_tab_free(struct sl_conn_tab *t)
         lru_unlink(t, c);
         free_conn(t, c);
     }
-    pool_drain(&t->free_conns, sizeof(struct conn));
-    pool_drain(&t->free_tcp, sizeof(struct tcp));
+    pool_free_all(&t->conn_pool);
+    pool_free_all(&t->tcp_pool);
     free(t->slots);
     free(t->heap);
+    for (int i = 0; i < t->n_lanes; i++)
+        free(t->lanes[i].buf);
     free(t);
 }
 
@@ -2373,6 +2709,25 @@ static void val(struct sl_log_val *v, const char *s)
     v->s = s;
 }
 
+/* sl_pkt_addr_str, with IPv4 (the common case) written here: inet_ntop's
+ * dotted quad is formatted through printf. */
+static const char *addr_str(const uint8_t a[16], char *buf, size_t n)
+{
+    if (n < 16 || !sl_pkt_addr_is_v4(a))
+        return sl_pkt_addr_str(a, buf, n);
+    char *o = buf;
+    for (int i = 12; i < 16; i++) {
+        unsigned b = a[i];
+        if (b >= 100)
+            *o++ = (char)('0' + b / 100);
+        if (b >= 10)
+            *o++ = (char)('0' + b / 10 % 10);
+        *o++ = (char)('0' + b % 10);
+        *o++ = i < 15 ? '.' : '\0';
+    }
+    return buf;
+}
+
 void sl_conn_record(const struct sl_conn *c, const struct sl_net *local, struct sl_conn_rec *r)
 {
     struct sl_log_val *v = r->v;
@@ -2381,12 +2736,10 @@ void sl_conn_record(const struct sl_conn *c, const struct sl_net *local, struct 
     sl_log_fmt_time(c->start_time, r->ts, sizeof(r->ts));
     val(&v[0], r->ts);
     val(&v[1], c->uid);
-    val(&v[2], sl_pkt_addr_str(c->orig_h, r->orig_h, sizeof(r->orig_h)));
-    snprintf(r->orig_p, sizeof(r->orig_p), "%u", c->orig_p);
-    val(&v[3], r->orig_p);
-    val(&v[4], sl_pkt_addr_str(c->resp_h, r->resp_h, sizeof(r->resp_h)));
-    snprintf(r->resp_p, sizeof(r->resp_p), "%u", c->resp_p);
-    val(&v[5], r->resp_p);
+    val(&v[2], addr_str(c->orig_h, r->orig_h, sizeof(r->orig_h)));
+    val(&v[3], sl_log_fmt_u64(c->orig_p, r->orig_p, sizeof(r->orig_p)));
+    val(&v[4], addr_str(c->resp_h, r->resp_h, sizeof(r->resp_h)));
+    val(&v[5], sl_log_fmt_u64(c->resp_p, r->resp_p, sizeof(r->resp_p)));
     val(&v[6], sl_conn_trans_name(c->trans));
 
     if (c->n_service) {
@@ -2415,7 +2768,11 @@ void sl_conn_record(const struct sl_conn *c, const struct sl_net *local, struct 
     val(&v[14], sl_log_fmt_u64(c->missed_bytes, r->missed, sizeof(r->missed)));
     const char *h = sl_conn_history(c);
     if (h[0]) {
-        snprintf(r->history, sizeof(r->history), "%s", h);
+        size_t l = strlen(h);
+        if (l >= sizeof(r->history))
+            l = sizeof(r->history) - 1;
+        memcpy(r->history, h, l);
+        r->history[l] = '\0';
         val(&v[15], r->history);
     }
     val(&v[16], sl_log_fmt_u64(c->orig_pkts, r->orig_pkts, sizeof(r->orig_pkts)));
@@ -2429,6 +2786,5 @@ void sl_conn_record(const struct sl_conn *c, const struct sl_net *local, struct 
         v[20].items = r->parents;
         v[20].n_items = c->n_parents;
     }
-    snprintf(r->ip_proto, sizeof(r->ip_proto), "%u", c->ip_proto);
-    val(&v[21], r->ip_proto);
+    val(&v[21], sl_log_fmt_u64(c->ip_proto, r->ip_proto, sizeof(r->ip_proto)));
 }

@@ -44,9 +44,20 @@ static uint64_t fnv(const void *p, size_t n, uint64_t h)
 
 #define FNV0 0xcbf29ce484222325ull
 
+/* The set's bucket hash (placement only: nothing depends on the order within
+ * a bucket): eight bytes at a time, as the per-byte FNV showed in profiles. */
 static uint64_t key_hash(const struct sl_known_key *k)
 {
-    return fnv(k, sizeof(*k), FNV0);
+    const uint8_t *p = (const uint8_t *)k;
+    uint64_t h = FNV0;
+    size_t i = 0;
+    for (; i + 8 <= sizeof(*k); i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, sizeof(w));
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    return fnv(p + i, sizeof(*k) - i, h);
 }
 
 static int kset_init(struct kset *s, size_t max)

@@ -64,6 +64,7 @@ struct sl_lb {
     int32_t free_head;
     int32_t age_head, age_tail;
     int32_t ready_head, ready_tail;
+    uint64_t last_h; /* the hash the last sl_lb_pick chose by */
     struct sl_lb_stats st;
 };
 
@@ -289,6 +290,7 @@ static struct frag_slot *slot_get(struct sl_lb *lb, const struct frag_key *k, ui
 
 static int finish(struct sl_lb *lb, uint64_t h, enum sl_lb_reason why, enum sl_lb_reason *out)
 {
+    lb->last_h = h;
     int w = sl_rdv_pick(lb->rdv, h);
     if (out)
         *out = w < 0 ? SL_LB_NO_WORKER : why;
@@ -379,6 +381,11 @@ int sl_lb_pick(struct sl_lb *lb, const struct sl_pkt *p, uint64_t now_ns, void *
     if (lb->use_table)
         note_first_fragments(lb, p, upto, h, now_ns);
     return finish(lb, h, r, why);
+}
+
+uint64_t sl_lb_last_hash(const struct sl_lb *lb)
+{
+    return lb->last_h;
 }
 
 unsigned sl_lb_release(struct sl_lb *lb, uint64_t now_ns, struct sl_lb_released *out, unsigned max)

@@ -76,6 +76,12 @@ void sl_lb_free(struct sl_lb *lb);
 int sl_lb_pick(struct sl_lb *lb, const struct sl_pkt *p, uint64_t now_ns, void *cookie,
                enum sl_lb_reason *why);
 
+/* The hash the last sl_lb_pick chose its worker by (undefined before the
+ * first pick and after SL_LB_HELD): for SL_LB_FLOW and SL_LB_NON_IP it is
+ * sl_hash_pkt(p, mode) of that frame, so a caller that also needs the flow
+ * hash (frontend-dpdk's distinct-flow count) need not compute it again. */
+uint64_t sl_lb_last_hash(const struct sl_lb *lb);
+
 struct sl_lb_released {
     void *cookie;
     int worker;            /* -1 when no worker is live */

@@ -241,9 +241,31 @@ static bool is_container(enum sl_log_type t)
     return t >= SL_LT_SET_STRING && t <= SL_LT_VEC_INTERVAL;
 }
 
+/* Length of s when it is all printable ASCII with nothing to escape (no
+ * backslash; no set separator in a container), else (size_t)-1: such a value
+ * is written as it is, and most are. */
+static size_t plain_len(const char *s, bool in_container)
+{
+    size_t i = 0;
+    for (;; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\0')
+            return i;
+        if (c < 32 || c >= 127 || c == '\\' || (in_container && c == SET_SEP))
+            return (size_t)-1;
+    }
+}
+
 /* One scalar as Zeek's Ascii formatter describes it. */
 static void tsv_scalar(struct lbuf *b, const char *s, bool stringish, bool in_container)
 {
+    if (s && s[0] && (!stringish || (strcmp(s, UNSET_FIELD) != 0 && strcmp(s, EMPTY_FIELD) != 0))) {
+        size_t pl = plain_len(s, in_container);
+        if (pl != (size_t)-1) {
+            lb_add(b, s, pl);
+            return;
+        }
+    }
     size_t n = s ? strlen(s) : 0;
 
     if (stringish) {

@@ -127,13 +127,17 @@ void sl_scan_cfg_default(struct sl_scan_cfg *cfg)
     cfg->port_threshold = 15;
 }
 
+/* Bucket placement only (nothing depends on the order within a bucket):
+ * eight bytes at a time, as the per-byte FNV showed in profiles. */
 static uint64_t hash_key(const uint8_t host[16], const uint8_t str[16])
 {
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (int i = 0; i < 16; i++)
-        h = (h ^ host[i]) * 0x100000001b3ull;
-    for (int i = 0; i < 16; i++)
-        h = (h ^ str[i]) * 0x100000001b3ull;
+    uint64_t w[4], h = 0xcbf29ce484222325ull;
+    memcpy(w, host, 16);
+    memcpy(w + 2, str, 16);
+    for (int i = 0; i < 4; i++) {
+        h = (h ^ w[i]) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
     return h ^ (h >> 29);
 }
 
@@ -335,11 +339,11 @@ static struct key *lookup(struct stat *s, const uint8_t host[16], const uint8_t 
     return NULL;
 }
 
-/* SumStats::observe() for one stream: a key and an observation value. */
+/* SumStats::observe() for one stream: a key (h = hash_key(host, str)) and an
+ * observation value. */
 static void observe(struct sl_scan_agg *a, struct stat *s, const uint8_t host[16],
-                    const uint8_t str[16], const uint8_t val[16], double ts)
+                    const uint8_t str[16], const uint8_t val[16], double ts, uint64_t h)
 {
-    uint64_t h = hash_key(host, str);
     struct key *k = lookup(s, host, str, h);
     if (!k) {
         if (s->n >= a->cfg.max_keys && s->lru_head) {
@@ -399,8 +403,12 @@ static void process(struct sl_scan_agg *a, const struct sl_scan_obs *o)
     port[1] = (uint8_t)o->port;
     port[2] = o->proto;
     /* add_sumstats(): address scan first, then port scan */
-    observe(a, &a->st[ADDR], o->scanner, port, o->victim, o->ts);
-    observe(a, &a->st[PORT], o->scanner, o->victim, port, o->ts);
+    /* Both buckets are fetched before either is needed. */
+    uint64_t ha = hash_key(o->scanner, port), hp = hash_key(o->scanner, o->victim);
+    __builtin_prefetch(&a->st[ADDR].b[ha & (a->st[ADDR].nb - 1)]);
+    __builtin_prefetch(&a->st[PORT].b[hp & (a->st[PORT].nb - 1)]);
+    observe(a, &a->st[ADDR], o->scanner, port, o->victim, o->ts, ha);
+    observe(a, &a->st[PORT], o->scanner, o->victim, port, o->ts, hp);
 }
 
 void sl_scan_agg_observe(struct sl_scan_agg *a, const struct sl_scan_obs *o)

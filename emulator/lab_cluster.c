@@ -211,13 +211,22 @@ int lab_cluster_start(struct lab_ctx *c)
 
 void lab_cluster_stop(struct lab_ctx *c, unsigned grace_ms)
 {
-    for (unsigned k = c->n_proc; k-- > 0;) {
-        struct lab_proc *p = &c->proc[k];
-        if (p->pid <= 0)
-            continue;
-        if (lab_proc_running(p))
-            lab_progress(c, "stopping %s", p->node);
-        lab_proc_stop(&c->run, p, grace_ms);
+    /* Tier by tier in reverse start order -- workers, proxies, manager,
+     * loggers -- each tier told at once and given grace_ms to drain. */
+    for (int type = LAB_NODE_WORKER; type >= LAB_NODE_LOGGER; type--) {
+        for (unsigned k = c->n_proc; k-- > 0;) {
+            struct lab_proc *p = &c->proc[k];
+            if (p->pid > 0 && (int)c->t->nodes[c->proc_node[k]].type == type &&
+                lab_proc_running(p)) {
+                lab_progress(c, "stopping %s", p->node);
+                lab_proc_term(p);
+            }
+        }
+        for (unsigned k = c->n_proc; k-- > 0;) {
+            struct lab_proc *p = &c->proc[k];
+            if (p->pid > 0 && (int)c->t->nodes[c->proc_node[k]].type == type)
+                lab_proc_stop(&c->run, p, grace_ms);
+        }
     }
     lab_progress_done(c);
 }

@@ -13,7 +13,6 @@
 #include "lab_ctx.h"
 #include "lab_fe.h"
 
-
 /* Loads the topology and opens the run directory of a live lab. */
 static int open_lab(struct lab_ctx *c, const char *topology, const struct lab_replay_opts *o,
                     bool need_up)

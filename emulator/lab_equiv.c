@@ -594,8 +594,7 @@ static void rs_free(struct rowset *s)
 
 /* Loads DIR/<path>.log as sorted normalised rows; a missing file is empty. */
 static int load_rows(const char *dir, const char *path, const struct uidmap *m, unsigned flags,
-                     struct rowset *s,
-                     FILE *err)
+                     struct rowset *s, FILE *err)
 {
     char file[4096];
     struct logfile f;

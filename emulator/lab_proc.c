@@ -156,9 +156,12 @@ static int stop_pid(pid_t pid, unsigned long long start, unsigned grace_ms, stru
 {
     if (lab_proc_start_time(pid) != start)
         return 0;
-    /* Its own group: helpers it started (a DPDK secondary, a shell) go too. */
-    if (kill(-pid, SIGTERM) < 0)
-        kill(pid, SIGTERM);
+    /* Its own group: helpers it started (a DPDK secondary, a shell) go too.
+     * Once only: a second SIGTERM tells a cluster node to stop draining. */
+    if (!own || !own->termed) {
+        if (kill(-pid, SIGTERM) < 0)
+            kill(pid, SIGTERM);
+    }
     for (unsigned waited = 0; waited < grace_ms; waited += 10) {
         if (own ? !lab_proc_running(own) : lab_proc_start_time(pid) != start)
             return 1;
@@ -174,9 +177,20 @@ static int stop_pid(pid_t pid, unsigned long long start, unsigned grace_ms, stru
     return -ETIMEDOUT;
 }
 
+void lab_proc_term(struct lab_proc *p)
+{
+    if (p->termed || !lab_proc_running(p))
+        return;
+    if (kill(-p->pid, SIGTERM) < 0)
+        kill(p->pid, SIGTERM);
+    p->termed = true;
+}
+
 int lab_proc_stop(struct lab_run *run, struct lab_proc *p, unsigned grace_ms)
 {
     int rc = 0;
+    if (p->stopped)
+        return 0; /* done before: its pid may belong to someone else by now */
     if (lab_proc_running(p))
         rc = stop_pid(p->pid, p->start, grace_ms, p);
     else
@@ -190,6 +204,7 @@ int lab_proc_stop(struct lab_run *run, struct lab_proc *p, unsigned grace_ms)
         close(p->out_fd);
         p->out_fd = -1;
     }
+    p->stopped = true;
     return lab_run_forget(run, &e);
 }
 

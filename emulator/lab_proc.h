@@ -21,9 +21,11 @@ struct lab_proc {
     char ns[LAB_NAME_MAX]; /* "-" = the caller's namespace */
     pid_t pid;
     unsigned long long start;
-    int status;  /* waitpid status once reaped */
-    bool exited; /* reaped */
-    int out_fd;  /* read end of its stdout when capture_stdout, else -1 */
+    int status;   /* waitpid status once reaped */
+    bool exited;  /* reaped */
+    int out_fd;   /* read end of its stdout when capture_stdout, else -1 */
+    bool termed;  /* SIGTERM sent (lab_proc_term) */
+    bool stopped; /* lab_proc_stop done: reaped and journalled as gone */
 };
 
 struct lab_spawn {
@@ -43,8 +45,12 @@ bool lab_proc_running(struct lab_proc *p);
 /* Waits up to timeout_ms (0 = forever) for it to exit. 0, or -ETIMEDOUT. */
 int lab_proc_wait(struct lab_proc *p, unsigned timeout_ms);
 
-/* SIGTERM, then SIGKILL after grace_ms, to its process group; reaps it when
- * it is our child; journals that it is gone. */
+/* SIGTERM to its process group, once; lab_proc_stop then only waits. Lets
+ * a caller tell several processes at once and wait for them together. */
+void lab_proc_term(struct lab_proc *p);
+
+/* SIGTERM (unless lab_proc_term sent it), then SIGKILL after grace_ms, to its process group; reaps
+ * it when it is our child; journals that it is gone. */
 int lab_proc_stop(struct lab_run *run, struct lab_proc *p, unsigned grace_ms);
 
 /* The same for a journal entry of an earlier sluicectl (not our child):

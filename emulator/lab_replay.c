@@ -152,6 +152,10 @@ static void maybe_kill(struct replay *r, double since)
     }
 }
 
+/* The manager's default --dead-after: the lab calls a worker dead when the
+ * manager would. */
+#define LAB_DEAD_AFTER 5.0
+
 /* Liveness from heartbeats: every heartbeat a node sends also rewrites
  * RUN/state/NODE.stats, so a worker whose file is older than dead_s has
  * missed its heartbeats. The frontend is told (`down K`), moving only that
@@ -167,7 +171,10 @@ static void relay_liveness(struct replay *r, double dead_s)
         snprintf(path, sizeof(path), "%s/%s.stats", r->c.state_dir, w->name);
         if (stat(path, &st) < 0)
             continue; /* never heard from: not started yet */
-        double age = (double)time(NULL) - (double)st.st_mtime;
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        double age = (double)(now.tv_sec - st.st_mtim.tv_sec) +
+                     (double)(now.tv_nsec - st.st_mtim.tv_nsec) / 1e9;
         bool dead = age > dead_s;
         if (dead == r->marked_down[k])
             continue;
@@ -266,7 +273,7 @@ static int run_live(struct replay *r)
     double t0 = lab_now();
     while (lab_fe_poll(&r->c) && !lab_stop) {
         maybe_kill(r, t0);
-        relay_liveness(r, 3.0);
+        relay_liveness(r, LAB_DEAD_AFTER);
         lab_sleep_ms(100);
     }
     if ((rc = lab_fe_wait(&r->c)) < 0)
@@ -458,11 +465,25 @@ static void report_capture(struct replay *r)
     struct lab_report *rep = r->rep;
     uint64_t proc[LAB_SPLIT_MAX_WORKERS] = {0}, drop[LAB_SPLIT_MAX_WORKERS] = {0};
     uint64_t nic_rx[LAB_TOPO_MAX_NODES] = {0}, nic_drop[LAB_TOPO_MAX_NODES] = {0};
-    if (read_stats(r, proc, drop) < 0) {
-        lab_report_event(rep, "no stats.log from the cluster: per-worker capture accounting "
-                              "not available");
-        return;
+    bool have_stats = read_stats(r, proc, drop) == 0;
+    bool have[LAB_SPLIT_MAX_WORKERS] = {0};
+    for (unsigned w = 0; w < rep->n_workers; w++) {
+        /* the node's own counters at its last heartbeat (forced at exit)
+         * stand in for stats.log rows that were not written */
+        uint64_t hb = 0, hd = 0;
+        const char *name = rep->w[w].name;
+        have[w] = have_stats;
+        if (lab_cluster_packets(&r->c, name, &hb) == 0) {
+            have[w] = true;
+            if (hb > proc[w])
+                proc[w] = hb;
+            if (lab_cluster_drops(&r->c, name, &hd) == 0 && hd > drop[w])
+                drop[w] = hd;
+        }
     }
+    if (!have_stats)
+        lab_report_event(rep, "no stats.log from the cluster: capture counts from the "
+                              "workers' last heartbeats");
     if (r->c.live)
         report_links(r, nic_rx, nic_drop);
     /* per NIC (live): sent to its workers = arrived + link drops */
@@ -503,8 +524,11 @@ static void report_capture(struct replay *r)
         }
         if (drop[w])
             lab_report_drop(rep, "capture", rep->w[w].name, "libpcap/kernel", drop[w]);
-        snprintf(stage, sizeof(stage), "%s capture (in -> analysed)", rep->w[w].name);
-        lab_report_acct(rep, stage, in, proc[w], drop[w]);
+        snprintf(stage, sizeof(stage), "%s capture (in -> analysed)%s", rep->w[w].name,
+                 have[w] ? "" : ": NO COUNTERS");
+        /* no counters at all: nothing shows the packets arrived, so they
+         * are not accounted for */
+        lab_report_acct(rep, stage, in, have[w] ? proc[w] : 0, have[w] ? drop[w] : 0);
     }
 }
 

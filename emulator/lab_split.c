@@ -391,8 +391,7 @@ static void tl_advance(struct tl_head *w)
 
 static int tl_emit(FILE *out, struct tl_head *w, unsigned k, int64_t *n)
 {
-    struct tl_rec r = {.ts = (double)w->h->ts.tv_sec + (double)w->h->ts.tv_usec / 1e6,
-                       .worker = k};
+    struct tl_rec r = {.ts = (double)w->h->ts.tv_sec + (double)w->h->ts.tv_usec / 1e6, .worker = k};
     if (fwrite(&r, sizeof(r), 1, out) != 1)
         return -EIO;
     (*n)++;
@@ -426,7 +425,8 @@ int64_t lab_split_timeline(const char *pcap, char *const *files, unsigned n, con
     }
     for (unsigned k = 0; k < n; k++) {
         char eb[PCAP_ERRBUF_SIZE];
-        if (files[k] && access(files[k], F_OK) == 0 && !(w[k].p = pcap_open_offline(files[k], eb))) {
+        if (files[k] && access(files[k], F_OK) == 0 &&
+            !(w[k].p = pcap_open_offline(files[k], eb))) {
             fprintf(err, "sluicectl: %s: %s\n", files[k], eb);
             rc = -EINVAL;
             goto out;

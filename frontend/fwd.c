@@ -299,31 +299,39 @@ static bool first_fragment(const struct sl_pkt *p)
     return false;
 }
 
-static void dispatch(struct fe_lcore *lc, struct rte_mbuf *m, struct fe_in_stats *is)
+/* The common outcome (by flow hash) costs one compare; the rest is counted out of line. */
+static inline void count_reason_fast(struct fe_in_stats *is, enum sl_lb_reason why)
+{
+    if (unlikely(why != SL_LB_FLOW))
+        count_reason(is, why);
+}
+
+static inline void dispatch(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t ts_ns,
+                            struct fe_in_stats *is)
 {
     struct fe_app *app = lc->app;
-    uint32_t len = rte_pktmbuf_pkt_len(m);
     const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
     uint32_t dlen = m->data_len;
     if (unlikely(m->nb_segs > 1)) {
+        uint32_t len = rte_pktmbuf_pkt_len(m);
         dlen = len < FE_SCRATCH ? len : FE_SCRATCH;
         data = rte_pktmbuf_read(m, 0, dlen, lc->scratch);
     }
     sl_pkt_decode(&lc->pkt, data, dlen, SL_DLT_EN10MB);
     count_decode(is, &lc->pkt);
     enum sl_lb_reason why = SL_LB_FLOW;
-    int w = sl_lb_pick(lc->lb, &lc->pkt, fe_meta(m)->ts_ns, m, &why);
-    count_reason(is, why);
-    if (w == SL_LB_HELD) {
-        FE_ADD(lc->st->held, 1);
-        return;
-    }
+    int w = sl_lb_pick(lc->lb, &lc->pkt, ts_ns, m, &why);
+    count_reason_fast(is, why);
     if (unlikely(w < 0)) {
-        drop(lc, m, FE_DROP_NO_WORKER);
+        if (w == SL_LB_HELD)
+            FE_ADD(lc->st->held, 1);
+        else
+            drop(lc, m, FE_DROP_NO_WORKER);
         return;
     }
+    /* The pick's own hash: for these two reasons it is sl_hash_pkt's. */
     if (app->conf->count_flows && (why == SL_LB_FLOW || why == SL_LB_NON_IP))
-        hll_add(lc, (unsigned)w, sl_hash_pkt(&lc->pkt, app->conf->hash));
+        hll_add(lc, (unsigned)w, sl_lb_last_hash(lc->lb));
     emit(lc, w, m);
     /* a first fragment makes the fragments held for it ready: keep them next to it */
     if (unlikely(lc->st->held > 0) && first_fragment(&lc->pkt))
@@ -339,11 +347,11 @@ static uint64_t fallback_ts(struct fe_app *app, struct rte_mbuf *m, uint64_t tsc
     return fe_tsc_to_ns(app, tsc);
 }
 
-static void stamp(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mbuf *m, uint64_t live_ns)
+static inline void stamp(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mbuf *m,
+                         struct fe_meta *meta, uint64_t live_ns)
 {
     struct fe_app *app = lc->app;
     struct fe_input *in = &app->inputs[rq->input];
-    struct fe_meta *meta = fe_meta(m);
     meta->input = (uint16_t)rq->input;
     meta->wire_len = rte_pktmbuf_pkt_len(m);
     meta->ts_ns = live_ns;
@@ -401,21 +409,33 @@ static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_
 {
     struct fe_app *app = lc->app;
     struct fe_in_stats *is = &lc->st->in[rq->input];
+    const bool pace = app->conf->pace > 0 && app->inputs[rq->input].pcapr != NULL;
+    const int meta_off = fe_meta_off; /* a local: the calls below would make it a reload */
     uint64_t live_ns = fe_tsc_to_ns(app, tsc);
+    /* Input counters are added per burst: a snapshot is taken between loop
+     * iterations, or (pacing) in pace_wait, which first gets what is pending. */
+    uint64_t pkts = 0, bytes = 0;
     for (unsigned i = 0; i < n; i++) {
         struct rte_mbuf *m = rx[i];
+        struct fe_meta *meta = RTE_MBUF_DYNFIELD(m, meta_off, struct fe_meta *);
         if (i + 1 < n)
             rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
-        stamp(lc, rq, m, live_ns);
-        uint64_t ts = fe_meta(m)->ts_ns;
-        if (app->conf->pace > 0 && app->inputs[rq->input].pcapr != NULL)
+        stamp(lc, rq, m, meta, live_ns);
+        uint64_t ts = meta->ts_ns;
+        if (unlikely(pace)) {
+            FE_ADD(is->pkts, pkts);
+            FE_ADD(is->bytes, bytes);
+            pkts = bytes = 0;
             pace_wait(lc, ts);
+        }
         if (ts > lc->now_ns)
             lc->now_ns = ts;
-        FE_ADD(is->pkts, 1);
-        FE_ADD(is->bytes, rte_pktmbuf_pkt_len(m));
-        dispatch(lc, m, is);
+        pkts++;
+        bytes += rte_pktmbuf_pkt_len(m);
+        dispatch(lc, m, ts, is);
     }
+    FE_ADD(is->pkts, pkts);
+    FE_ADD(is->bytes, bytes);
 }
 
 /* Whether a queue has delivered its whole pcap (see fwd.h). */

@@ -47,5 +47,33 @@ crash_once() {
 crash_once "kill -9 during the frontend's paced replay" 3
 crash_once "kill -9 early (processes starting)" 0.3
 
+# live mode: the replay brings the lab up itself; after kill -9 and down no
+# namespace of the lab may remain either
+if [ "$(id -u)" = 0 ] && ip netns add "sl-probe-$$" 2>/dev/null; then
+    ip netns del "sl-probe-$$"
+    topo=$(lab_topo cpacket-direct)
+    lab=$(sed -n 's/^name = //p' "$topo")
+    "$ctl" replay "$topo" "$work/slow.pcap" --mode live --speed 1x --out "$work/out-live" --run-dir "$run" --quiet >"$work/live.txt" 2>&1 &
+    pid=$!
+    sleep 4
+    kill -9 "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    pids=$(pids_of_journal)
+    [ -n "$(ip netns list | grep "^sl-$lab[-.]")" ] || echo "note: live: no namespace existed at the kill"
+    "$ctl" down "$topo" --run-dir "$run" >"$work/down.txt" 2>&1 || { echo "FAIL: live: down failed"; cat "$work/down.txt"; fail=1; }
+    sleep 0.5
+    left=$(ip netns list | awk '{print $1}' | grep -E "^sl-$lab[-.]")
+    [ -z "$left" ] || { echo "FAIL: live: namespaces left: $left"; fail=1; }
+    for p in $pids; do
+        if kill -0 "$p" 2>/dev/null && [ "$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null)" != Z ]; then
+            echo "FAIL: live: process $p survived down"; fail=1
+        fi
+    done
+    ls /run/netns 2>/dev/null | grep -E "^sl-$lab[-.]" && { echo "FAIL: live: a namespace file left"; fail=1; }
+    echo "ok   live: kill -9 mid-replay, then down: no namespace, link or process left"
+else
+    echo "note: live part skipped (needs root and network namespaces)"
+fi
+
 [ $fail = 0 ] && echo "PASS: down after kill -9 of sluicectl mid-replay leaves no process"
 exit $fail

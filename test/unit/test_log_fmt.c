@@ -59,10 +59,10 @@ START_TEST(time_edges)
         0.0000015,
         0.0000025,
         0.0000004999999,
-        0.0078125,            /* 7812.5 us: an exact tie, rounds to even (down) */
-        0.0234375,            /* 23437.5 us: an exact tie, rounds to even (up) */
-        0x1p-7 * 5,           /* another exact tie */
-        0.9999995,            /* carries into the integer part, or not */
+        0.0078125,  /* 7812.5 us: an exact tie, rounds to even (down) */
+        0.0234375,  /* 23437.5 us: an exact tie, rounds to even (up) */
+        0x1p-7 * 5, /* another exact tie */
+        0.9999995,  /* carries into the integer part, or not */
         0.99999949999,
         0.99999950001,
         9.9999999,
@@ -120,7 +120,8 @@ START_TEST(time_ties)
     /* Neighbours of x.yyyyyy5 decimal points. */
     for (int i = 0; i < 200000; i++) {
         double base = (double)(rnd() % 4000000000ull) + (double)(rnd() % 1000000) / 1e6 + 5e-7;
-        bad += check_time(base) + check_time(nextafter(base, 0)) + check_time(nextafter(base, 1e30));
+        bad +=
+            check_time(base) + check_time(nextafter(base, 0)) + check_time(nextafter(base, 1e30));
     }
     ck_assert_int_eq(bad, 0);
 }
@@ -177,8 +178,18 @@ static int check_u64_n(uint64_t x, size_t n)
 START_TEST(u64_values)
 {
     int bad = 0;
-    static const uint64_t v[] = {0, 1, 9, 10, 99, 100, 65535, 4294967295ull, 4294967296ull,
-                                 999999999999ull, UINT64_MAX - 1, UINT64_MAX};
+    static const uint64_t v[] = {0,
+                                 1,
+                                 9,
+                                 10,
+                                 99,
+                                 100,
+                                 65535,
+                                 4294967295ull,
+                                 4294967296ull,
+                                 999999999999ull,
+                                 UINT64_MAX - 1,
+                                 UINT64_MAX};
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
         for (size_t n = 1; n <= 24; n++)
             bad += check_u64_n(v[i], n);
