@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,33 @@ void nc_signals_install(void)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+int nc_pcap_live(pcap_t *p, char *err)
+{
+    if (pcap_setnonblock(p, 1, err) < 0)
+        return -EIO;
+    if (pcap_get_selectable_fd(p) < 0) {
+        snprintf(err, PCAP_ERRBUF_SIZE, "no descriptor to poll");
+        return -ENOTSUP;
+    }
+    return 0;
+}
+
+int nc_pcap_next(pcap_t *p, int wait_ms, struct pcap_pkthdr **hdr, const u_char **data)
+{
+    int r = pcap_next_ex(p, hdr, data);
+    if (r != 0)
+        return r;
+    int fd = pcap_get_selectable_fd(p);
+    if (fd < 0)
+        return 0;
+    /* Readable also when a ring block is handed over by its retire timer,
+     * so a packet waits at most that long plus nothing. */
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    if (poll(&pfd, 1, wait_ms) <= 0)
+        return 0; /* timeout, or EINTR: the caller looks at its flags */
+    return pcap_next_ex(p, hdr, data);
 }
 
 double nc_mono(void)

@@ -20,6 +20,7 @@
 #ifndef NODE_COMMON_H
 #define NODE_COMMON_H
 
+#include <pcap/pcap.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -75,6 +76,20 @@ extern const char nc_opts_help[];
  * error line. */
 struct sl_topo *nc_load_topology(const struct nc_opts *o, enum sl_topo_type want,
                                  const struct sl_topo_node **self);
+
+/* ------------------------------------------------------------ capture */
+
+/* Live capture that wakes up on its own. libpcap's read timeout is not a
+ * bound on an idle interface (1.10 with TPACKET_V3 in immediate mode polls
+ * with no timeout, and retries that poll on EINTR), so a loop around a
+ * blocking pcap_next_ex would send no heartbeats, flush nothing and never
+ * see the stop flag. nc_pcap_live puts an activated handle into
+ * non-blocking mode (0, or -errno with err[PCAP_ERRBUF_SIZE] set); then
+ * nc_pcap_next returns 1 with a packet, 0 when none came within wait_ms (or a signal
+ * arrived: check the stop flag), or pcap_next_ex's negative results. On a
+ * file it is pcap_next_ex. */
+int nc_pcap_live(pcap_t *p, char *err);
+int nc_pcap_next(pcap_t *p, int wait_ms, struct pcap_pkthdr **hdr, const u_char **data);
 
 /* ------------------------------------------------------------ sockets */
 

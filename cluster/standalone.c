@@ -15,10 +15,12 @@
 #include "sl_ana_mods.h"
 #include "sl_log.h"
 #include "sl_net.h"
+#include "node_common.h"
 #include "sl_node.h"
 
 #define MAX_STREAMS       32
 #define DEFAULT_MAX_CONNS 1000000ULL
+#define LIVE_WAIT_MS      100 /* longest a live capture waits before looking at the stop flag */
 
 /* Protocol modules attached to every standalone analysis, in order. Other
  * helpers add a line here (as with the meson lists). */
@@ -271,9 +273,12 @@ static pcap_t *open_source(const struct opts *o)
         pcap_set_immediate_mode(p, 1);
         pcap_set_buffer_size(p, 64 << 20);
         int rc = pcap_activate(p);
+        if (rc >= 0)
+            rc = nc_pcap_live(p, err);
+        else
+            snprintf(err, sizeof(err), "%s", pcap_geterr(p));
         if (rc < 0) {
-            fprintf(stderr, "sluice-node standalone: cannot capture on %s: %s\n", o->iface,
-                    pcap_geterr(p));
+            fprintf(stderr, "sluice-node standalone: cannot capture on %s: %s\n", o->iface, err);
             pcap_close(p);
             return NULL;
         }
@@ -366,9 +371,9 @@ int sl_node_standalone(int argc, char **argv)
     const u_char *data;
     int r;
     rc = 0;
-    while (!stop_flag && (r = pcap_next_ex(p, &hdr, &data)) != PCAP_ERROR_BREAK) {
+    while (!stop_flag && (r = nc_pcap_next(p, LIVE_WAIT_MS, &hdr, &data)) != PCAP_ERROR_BREAK) {
         if (r == 0)
-            continue; /* live timeout */
+            continue; /* nothing for a while, or a signal: look at the flag */
         if (r < 0) {
             fprintf(stderr, "sluice-node standalone: %s: %s\n", o.read ? o.read : o.iface,
                     pcap_geterr(p));

@@ -62,6 +62,7 @@ struct tl_rec {
     uint32_t pad;
 };
 #define RESEND_AFTER 5.0 /* unacknowledged insertions are sent again */
+#define LIVE_WAIT_MS 50  /* longest a live capture waits before the periodic work */
 
 struct down {
     double ts;
@@ -566,6 +567,11 @@ static pcap_t *open_source(struct wk *w)
         if (w->filter == filt)
             w->filter = NULL;
     }
+    if (!w->read && nc_pcap_live(p, err) < 0) {
+        nc_err("cannot capture on %s: %s", iface, err);
+        pcap_close(p);
+        return NULL;
+    }
     return p;
 }
 
@@ -663,8 +669,11 @@ static int capture(struct wk *w, pcap_t *p, struct nc_counters *c)
         nc_err("%s: %s", w->timeline, strerror(errno));
         return -errno;
     }
-    while (!nc_stop && !w->fatal && (r = pcap_next_ex(p, &hdr, &data)) != PCAP_ERROR_BREAK) {
-        if (r == 0) { /* live timeout */
+    /* Live, packets may trickle in too slowly for a service every 64. */
+    unsigned every = w->read ? 63 : 0;
+    while (!nc_stop && !w->fatal &&
+           (r = nc_pcap_next(p, LIVE_WAIT_MS, &hdr, &data)) != PCAP_ERROR_BREAK) {
+        if (r == 0) { /* nothing for a while, or a signal */
             service(w, 0, c);
             continue;
         }
@@ -688,7 +697,7 @@ static int capture(struct wk *w, pcap_t *p, struct nc_counters *c)
         if (w->pkts == 1)
             send_clocks(w, true); /* the manager anchors scan epochs at the first packet */
         pace(w, t0);
-        if ((w->pkts & 63) == 0) {
+        if ((w->pkts & every) == 0) {
             double m = nc_mono();
             if (m - last_service >= 0.02) {
                 last_service = m;

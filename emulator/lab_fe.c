@@ -245,12 +245,21 @@ int lab_fe_ctl(const struct lab_ctx *c, const char *cmd, char *reply, size_t len
         rc = -errno;
         goto out;
     }
-    ssize_t n = read(s, reply, len - 1);
-    if (n < 0) {
-        rc = -errno;
-        goto out;
+    /* one line, which a long reply (stats) may spread over several reads */
+    size_t got = 0;
+    while (got < len - 1 && !memchr(reply, '\n', got)) {
+        ssize_t n = read(s, reply + got, len - 1 - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = -errno;
+            goto out;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
     }
-    reply[n] = '\0';
+    reply[got] = '\0';
     reply[strcspn(reply, "\n")] = '\0';
 out:
     close(s);

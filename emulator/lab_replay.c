@@ -38,7 +38,10 @@ struct replay {
     bool killed;
     double kill_at;
     bool marked_down[LAB_SPLIT_MAX_WORKERS];
+    /* the frontend's counters just after `down K`: to K, and to all */
+    bool went_down[LAB_SPLIT_MAX_WORKERS];
     uint64_t sent_at_down[LAB_SPLIT_MAX_WORKERS];
+    uint64_t all_at_down[LAB_SPLIT_MAX_WORKERS];
 };
 
 void lab_replay_opts_init(struct lab_replay_opts *o, const char *self)
@@ -160,6 +163,29 @@ static void maybe_kill(struct replay *r, double since)
  * RUN/state/NODE.stats, so a worker whose file is older than dead_s has
  * missed its heartbeats. The frontend is told (`down K`), moving only that
  * worker's flows; a worker heard from again is put back (`up K`). */
+/* Right after `down K`: what the frontend had sent to K and to everyone, so
+ * the report can show that K got nothing more and the others took over. */
+static int counters_at_down(struct replay *r, unsigned k)
+{
+    size_t len = 1 << 18;
+    char *buf = malloc(len);
+    struct lab_json *j = NULL;
+    int rc = -EBADMSG;
+    if (buf && lab_fe_ctl(&r->c, "stats", buf, len) == 0 &&
+        (j = lab_json_parse(buf, strlen(buf))) != NULL) {
+        const struct lab_json *ws = lab_json_path(j, "workers");
+        unsigned nw = lab_topo_n_workers(r->c.t);
+        r->sent_at_down[k] = lab_json_u64(lab_json_at(ws, k), "packets");
+        r->all_at_down[k] = 0;
+        for (unsigned i = 0; i < nw; i++)
+            r->all_at_down[k] += lab_json_u64(lab_json_at(ws, i), "packets");
+        rc = lab_json_at(ws, k) ? 0 : -EBADMSG;
+    }
+    lab_json_free(j);
+    free(buf);
+    return rc;
+}
+
 static void relay_liveness(struct replay *r, double dead_s)
 {
     const struct lab_topo *t = r->c.t;
@@ -182,8 +208,8 @@ static void relay_liveness(struct replay *r, double dead_s)
         if (lab_fe_ctl(&r->c, cmd, reply, sizeof(reply)) < 0)
             continue;
         r->marked_down[k] = dead;
-        const struct lab_json *fw = lab_json_at(lab_json_path(r->c.fe_last, "workers"), k);
-        r->sent_at_down[k] = lab_json_u64(fw, "packets");
+        if (dead && !r->went_down[k])
+            r->went_down[k] = counters_at_down(r, k) == 0;
         lab_report_event(r->rep, "%s: no heartbeat for %.0f s: frontend told '%s' (%s)%s", w->name,
                          age, cmd, reply,
                          dead && r->killed ? "; its flows move to the other workers" : "");
@@ -276,9 +302,10 @@ static int run_live(struct replay *r)
         relay_liveness(r, LAB_DEAD_AFTER);
         lab_sleep_ms(100);
     }
+    double replay_s = lab_now() - t0; /* lab_fe_wait only sees the end of it */
     if ((rc = lab_fe_wait(&r->c)) < 0)
         return rc;
-    r->rep->replay_s = r->c.fe_secs;
+    r->rep->replay_s = replay_s;
     /* Drain: the frames are on the wire or in the workers' capture buffers;
      * wait until the NICs are quiet, then two heartbeats more. */
     uint64_t last = nic_rx_total(r);
@@ -333,6 +360,20 @@ static void report_worker_table(struct replay *r)
         w->pkts = lab_json_u64(fw, "packets");
         w->bytes = lab_json_u64(fw, "bytes");
         w->conns = lab_json_u64(fw, "flows");
+    }
+    uint64_t all = 0;
+    for (unsigned k = 0; k < rep->n_workers; k++)
+        all += rep->w[k].pkts;
+    for (unsigned k = 0; k < rep->n_workers && k < LAB_SPLIT_MAX_WORKERS; k++) {
+        if (!r->went_down[k] || !r->marked_down[k] || rep->w[k].pkts < r->sent_at_down[k] ||
+            all < r->all_at_down[k])
+            continue;
+        uint64_t to_k = rep->w[k].pkts - r->sent_at_down[k];
+        uint64_t others = all - r->all_at_down[k] - to_k;
+        lab_report_event(rep,
+                         "after %s was marked down the frontend sent it %llu packets and the "
+                         "other workers %llu",
+                         rep->w[k].name, (unsigned long long)to_k, (unsigned long long)others);
     }
 }
 
@@ -449,7 +490,7 @@ static void report_links(struct replay *r, uint64_t *nic_rx, uint64_t *nic_drop)
         if (nl)
             lab_link_stats(nl, link, &tx);
         lab_nl_close(nl);
-        char where[48];
+        char where[128]; /* interface name @ host name */
         snprintf(where, sizeof(where), "%s@%s", t->nics[k].iface, t->hosts[t->nics[k].host_idx]);
         if (tx.qdisc_drops)
             lab_report_drop(r->rep, "link", where, "tbf (link rate)", tx.qdisc_drops);

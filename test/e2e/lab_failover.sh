@@ -28,6 +28,13 @@ grep -q "mon1-2: no heartbeat .*down 2" "$out/report.json" || { echo "FAIL: the 
 grep -q '"stage":"worker","where":"mon1-2","reason":"killed","count":[1-9]' "$out/report.json" || { echo "FAIL: the loss is not counted as a drop"; fail=1; }
 grep -q "loss window of mon1-2" "$out/report.json" || { echo "FAIL: no loss window in the report"; fail=1; }
 [ "$(json_top "$out/report.json" accounted)" = true ] || { echo "FAIL: the loss is not accounted for"; sed -n '/^accounting/,/^split/p' "$work/r.txt"; fail=1; }
-# the other workers kept their flows and got mon1-2's: they all saw packets after the kill
+# its flows moved: after the down the frontend sent mon1-2 nothing (at most
+# one burst already on its way when the command landed), the others went on
+after=$(grep -o "after mon1-2 was marked down the frontend sent it [0-9]* packets and the other workers [0-9]*" "$out/report.json")
+to_k=$(echo "$after" | sed -n 's/.*sent it \([0-9]*\) packets.*/\1/p')
+others=$(echo "$after" | sed -n 's/.*other workers \([0-9]*\)$/\1/p')
+if [ -z "$to_k" ] || [ "$to_k" -gt 32 ] || [ "${others:-0}" -eq 0 ]; then
+    echo "FAIL: mon1-2's flows did not move after the down (${after:-no such event in the report})"; fail=1
+fi
 [ $fail = 0 ] && echo "PASS: a killed worker is marked down from its missing heartbeats; the loss window is counted"
 exit $fail
