@@ -18,18 +18,18 @@
 #include <stdio.h>
 
 enum sl_log_type {
-    SL_LT_TIME = 0,    /* seconds since epoch, "%.6f" */
-    SL_LT_INTERVAL,    /* seconds, "%.6f" */
-    SL_LT_COUNT,       /* unsigned integer */
-    SL_LT_INT,         /* signed integer */
-    SL_LT_DOUBLE,      /* "%.6f" */
-    SL_LT_BOOL,        /* "T" / "F" */
-    SL_LT_STRING,      /* free text: escaped on output */
-    SL_LT_ADDR,        /* IPv4 dotted quad or IPv6 text */
+    SL_LT_TIME = 0, /* seconds since epoch, "%.6f" */
+    SL_LT_INTERVAL, /* seconds, "%.6f" */
+    SL_LT_COUNT,    /* unsigned integer */
+    SL_LT_INT,      /* signed integer */
+    SL_LT_DOUBLE,   /* "%.6f" */
+    SL_LT_BOOL,     /* "T" / "F" */
+    SL_LT_STRING,   /* free text: escaped on output */
+    SL_LT_ADDR,     /* IPv4 dotted quad or IPv6 text */
     SL_LT_SUBNET,
-    SL_LT_PORT,        /* port number */
-    SL_LT_ENUM,        /* identifier */
-    SL_LT_SET_STRING,  /* containers: items[] */
+    SL_LT_PORT,       /* port number */
+    SL_LT_ENUM,       /* identifier */
+    SL_LT_SET_STRING, /* containers: items[] */
     SL_LT_SET_ENUM,
     SL_LT_SET_ADDR,
     SL_LT_VEC_STRING,
@@ -78,7 +78,7 @@ int sl_log_close(struct sl_log_writer *w, double close_time);
 uint64_t sl_log_count(const struct sl_log_writer *w);
 
 /* Renders into buf: helpers for building records. Return buf. */
-char *sl_log_fmt_time(double t, char *buf, size_t n);   /* "%.6f" */
+char *sl_log_fmt_time(double t, char *buf, size_t n); /* "%.6f" */
 char *sl_log_fmt_u64(uint64_t v, char *buf, size_t n);
 
 /* Formats a record as one line (no newline) the way the writer would, for

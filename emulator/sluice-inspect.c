@@ -28,7 +28,7 @@ struct flowset {
         struct sl_flow_key key;
         uint64_t workers; /* bit per worker that saw it */
         uint8_t used;
-    } *slots;
+    } * slots;
     size_t cap, n;
 };
 
@@ -269,8 +269,7 @@ static void report(const char *path, const struct counts *c, const struct flowse
         else
             printf(" ip-proto-%u %" PRIu64, i, c->proto[i]);
     }
-    printf("\n            non-IP %" PRIu64 ", IP fragments %" PRIu64 ", ICMP errors %" PRIu64
-           "\n",
+    printf("\n            non-IP %" PRIu64 ", IP fragments %" PRIu64 ", ICMP errors %" PRIu64 "\n",
            c->non_ip, c->frags, c->icmp_err);
     printf("layers      802.1Q %" PRIu64 ", QinQ %" PRIu64 ", MPLS %" PRIu64 ", PPPoE %" PRIu64,
            c->vlan, c->qinq, c->mpls, c->pppoe);
@@ -281,8 +280,7 @@ static void report(const char *path, const struct counts *c, const struct flowse
     if (!c->n_weird)
         printf(" none");
     for (unsigned i = 0; i < c->n_weird; i++)
-        printf(" %s %" PRIu64 "%s", c->weird[i].name, c->weird[i].n,
-               i + 1 < c->n_weird ? "," : "");
+        printf(" %s %" PRIu64 "%s", c->weird[i].name, c->weird[i].n, i + 1 < c->n_weird ? "," : "");
     printf("\n\nbalance     %s hash, rendezvous over %u workers\n", sl_hash_mode_name(mode),
            n_workers);
     uint64_t max = 0, sum = 0;
@@ -304,8 +302,7 @@ static void report(const char *path, const struct counts *c, const struct flowse
     printf("  split flows %zu, early fragments held %" PRIu64 " (orphaned %" PRIu64
            "), no live worker %" PRIu64 "\n",
            split, c->held, c->orphans, c->dropped_no_worker);
-    printf("  accounted %" PRIu64 " of %" PRIu64 " packets\n", sum + c->dropped_no_worker,
-           c->pkts);
+    printf("  accounted %" PRIu64 " of %" PRIu64 " packets\n", sum + c->dropped_no_worker, c->pkts);
 }
 
 static void usage(FILE *f)
