@@ -332,10 +332,13 @@ static inline void dispatch(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t ts
     /* The pick's own hash: for these two reasons it is sl_hash_pkt's. */
     if (app->conf->count_flows && (why == SL_LB_FLOW || why == SL_LB_NON_IP))
         hll_add(lc, (unsigned)w, sl_lb_last_hash(lc->lb));
-    emit(lc, w, m);
-    /* a first fragment makes the fragments held for it ready: keep them next to it */
+    /* A first fragment makes the fragments held for it ready. They arrived
+     * before it, so they leave before it too: the worker then sees the
+     * datagram's pieces in their original order, and its reassembly completes
+     * on the same packet (same ts) as a single box's would. */
     if (unlikely(lc->st->held > 0) && first_fragment(&lc->pkt))
         release_held(lc, lc->now_ns);
+    emit(lc, w, m);
 }
 
 /* ---- input ----------------------------------------------------------------- */
