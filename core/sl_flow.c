@@ -215,7 +215,7 @@ void sl_flow_key_from_ip(struct sl_flow_key *k, const struct sl_pkt_ip *ip)
     memcpy(k->dst, ip->dst, 16);
     k->proto = ip->proto;
     k->version = ip->version;
-    if (ip->flags & SL_IPF_L4) {
+    if (ip->flags & (SL_IPF_L4 | SL_IPF_PORTS)) {
         k->sport = ip->sport;
         k->dport = ip->dport;
     }
@@ -256,7 +256,7 @@ uint64_t sl_hash_mac_pair(const uint8_t *frame, size_t len)
 uint64_t sl_hash_layer(const struct sl_pkt_ip *ip, enum sl_hash_mode m)
 {
     uint16_t sp = 0, dp = 0;
-    if (ip->flags & SL_IPF_L4) {
+    if (ip->flags & (SL_IPF_L4 | SL_IPF_PORTS)) {
         sp = ip->sport;
         dp = ip->dport;
     }

@@ -813,12 +813,13 @@ static int dec_tcp(struct dec *c, struct sl_pkt_ip *ip, uint32_t claim, uint32_t
         return ST_DONE;
     const uint8_t *t = c->d + c->off;
     uint32_t doff = (t[12] >> 4) * 4u;
+    ip->sport = be16(t);
+    ip->dport = be16(t + 2);
+    ip->flags |= SL_IPF_PORTS;
     if (doff < 20)
         return halt(c, "bad_TCP_header_len");
     if ((claim && doff > claim) || doff > have)
         return halt(c, "truncated_header");
-    ip->sport = be16(t);
-    ip->dport = be16(t + 2);
     ip->seq = be32(t + 4);
     ip->ack = be32(t + 8);
     ip->tcp_flags = t[13];
@@ -826,7 +827,7 @@ static int dec_tcp(struct dec *c, struct sl_pkt_ip *ip, uint32_t claim, uint32_t
     ip->l4_claimed = (uint16_t)(claim ? claim : have);
     ip->payload_off = (uint16_t)(c->off + doff);
     ip->payload_len = (uint16_t)(have - doff);
-    ip->flags |= SL_IPF_L4;
+    ip->flags = (uint8_t)((ip->flags & ~SL_IPF_PORTS) | SL_IPF_L4); /* PORTS: only without L4 */
     return finish(c, SL_STOP_L4);
 }
 

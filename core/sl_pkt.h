@@ -64,6 +64,10 @@ enum sl_pkt_stop {
 #define SL_IPF_L4         0x08 /* transport fields below are valid */
 #define SL_IPF_ICMP_ERR   0x10 /* ICMP/ICMPv6 error quoting a packet: see `quoted` */
 #define SL_IPF_TRUNC      0x20 /* IP packet longer than the bytes captured (caplen < len) */
+/* sport/dport are valid although the transport header is not (a TCP header
+ * with a bad data offset): Zeek still keys a connection on those ports, so a
+ * balancer must hash them too or it splits the packet from its connection. */
+#define SL_IPF_PORTS 0x40
 
 /* TCP flag bits as on the wire. */
 #define SL_TCP_FIN 0x01

@@ -541,6 +541,36 @@ static char *norm_set(const char *val, const char *sep, bool tunnel, const struc
     return b.s;
 }
 
+/* A copy of v with each elapsed time Zeek writes into a text ("in 2m13s",
+ * Scan's and others' messages) replaced by "?m?s": with LAB_EQUIV_NO_TIME
+ * such a text carries the live capture's clock too. NULL when none (or out
+ * of memory: then the value is compared as it is). */
+static char *mask_durations(const char *v)
+{
+    char *out = NULL;
+    for (size_t i = 0; v[i]; i++) {
+        if (!isdigit((unsigned char)v[i]) || (i && isalnum((unsigned char)v[i - 1])))
+            continue;
+        size_t j = i;
+        while (isdigit((unsigned char)v[j]))
+            j++;
+        if (v[j] != 'm' || !isdigit((unsigned char)v[j + 1]))
+            continue;
+        size_t k = j + 1;
+        while (isdigit((unsigned char)v[k]))
+            k++;
+        if (v[k] != 's' || isalnum((unsigned char)v[k + 1]))
+            continue;
+        if (!out && !(out = strdup(v)))
+            return NULL;
+        /* out is v with earlier masks, which never change its length */
+        memset(out + i, '?', j - i);
+        memset(out + j + 1, '?', k - j - 1);
+        i = k;
+    }
+    return out;
+}
+
 /* The normalised text of a row: "name=value" for every kept column. */
 static char *norm_row(struct row *r, const struct logfile *f, const struct uidmap *m,
                       unsigned flags)
@@ -558,6 +588,8 @@ static char *norm_row(struct row *r, const struct logfile *f, const struct uidma
             nv = norm_set(c->val, f->set_sep, tunnel, m);
             if (!nv)
                 goto fail;
+            v = nv;
+        } else if (c->val && (flags & LAB_EQUIV_NO_TIME) && (nv = mask_durations(c->val))) {
             v = nv;
         }
         int rc = 0;

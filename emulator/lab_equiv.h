@@ -47,8 +47,10 @@ struct lab_equiv {
     bool equivalent;
 };
 
-/* Leave out time and interval columns (ts, duration, rtt ...): for a live
- * capture, which stamps packets when they arrive, against a pcap's times. */
+/* Leave out time and interval columns (ts, duration, rtt ...), and mask the
+ * elapsed times Zeek writes into texts ("in 0m2s" in a Scan notice's msg):
+ * for a live capture, which stamps packets when they arrive, against a
+ * pcap's times. */
 #define LAB_EQUIV_NO_TIME 0x1
 
 /* Compares dir_a with dir_b. Returns 0 (verdict in *e) or -errno with a

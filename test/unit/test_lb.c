@@ -192,6 +192,36 @@ START_TEST(both_directions_same_worker)
 }
 END_TEST
 
+/* A TCP packet whose header is too broken to analyse (data offset < 5) is
+ * still filed by the analyzer under its connection's ports, so the balancer
+ * must send it where the connection goes. */
+START_TEST(broken_tcp_header_stays_with_connection)
+{
+    for (int m = 0; m < SL_HASH_MAX; m++) {
+        struct bal b;
+        bal_init(&b, (enum sl_hash_mode)m, 8, NULL);
+        for (int i = 0; i < 200; i++) {
+            int v = (i & 1) ? 6 : 4;
+            struct taddr a = rnd_addr(v), c = rnd_addr(v);
+            uint16_t pa = (uint16_t)rnd(), pc = (uint16_t)rnd();
+            struct fr *good = simple(&a, &c, 6, pa, pc);
+            struct fr *bad = calloc(1, sizeof(*bad));
+            bad->n = build_simple(bad->b, &c, &a, 6, pc, pa, 20);
+            bad->b[14 + (v == 4 ? 20 : 40) + 12] = 4 << 4;
+            sl_pkt_decode(&bad->p, bad->b, (uint32_t)bad->n, SL_DLT_EN10MB);
+            QUICK(bad->p.weird && !strcmp(bad->p.weird, "bad_TCP_header_len"), "weird %s",
+                  bad->p.weird ? bad->p.weird : "-");
+            int wg = pick(&b, good, 0, NULL, NULL), wb = pick(&b, bad, 0, NULL, NULL);
+            QUICK(wg >= 0 && wg == wb, "mode %s flow %d: %d vs %d",
+                  sl_hash_mode_name((enum sl_hash_mode)m), i, wg, wb);
+            free(good);
+            free(bad);
+        }
+        sl_lb_free(b.lb);
+    }
+}
+END_TEST
+
 START_TEST(non_ip_by_mac_pair)
 {
     struct bal b;
@@ -720,6 +750,7 @@ static Suite *lb_suite(void)
     tcase_add_test(tc, new_validates);
     tcase_add_test(tc, both_directions_same_worker);
     tcase_add_test(tc, non_ip_by_mac_pair);
+    tcase_add_test(tc, broken_tcp_header_stays_with_connection);
     tcase_add_test(tc, in_order_fragments_follow_first);
     tcase_add_test(tc, out_of_order_held_and_released);
     tcase_add_test(tc, hold_timeout_orphans_by_3tuple);

@@ -1313,6 +1313,9 @@ static void check_sane(const struct sl_pkt *p, int r, size_t len, const char *wh
             ck_assert_msg(ip->l4_off == ip->off + ip->hdr_len, "%s", what);
             ck_assert_msg(ip->payload_off + ip->payload_len <= len, "%s", what);
             ck_assert_msg(ip->payload_off >= ip->l4_off, "%s", what);
+        } else if (ip->flags & SL_IPF_PORTS) {
+            /* a TCP header too broken to use still names its ports */
+            ck_assert_msg(ip->proto == 6 && p->stop == SL_STOP_WEIRD, "%s: ports flag", what);
         } else {
             ck_assert_msg(ip->sport == 0 && ip->dport == 0, "%s: ports without L4", what);
         }
@@ -2011,6 +2014,12 @@ START_TEST(transport_inconsistencies)
     f->b[34 + 12] = 4 << 4;
     ck_assert_str_eq(decode_fb(&p, f)->weird, "bad_TCP_header_len");
     ck_assert_int_eq(p.n_ip, 1);
+    /* the ports still stand, without L4, so a balancer keeps the packet with
+     * the connection the analyzer files it under */
+    ck_assert(p.ip[0].flags & SL_IPF_PORTS);
+    ck_assert(!(p.ip[0].flags & SL_IPF_L4));
+    ck_assert_int_eq(p.ip[0].sport, (f->b[34] << 8) | f->b[35]);
+    ck_assert_int_eq(p.ip[0].dport, (f->b[36] << 8) | f->b[37]);
 
     build(f_eth_ip4_tcp, &f->n);
     f->b[34 + 12] = 15 << 4; /* 60 bytes of TCP header, 30 present */
