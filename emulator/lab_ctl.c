@@ -62,6 +62,15 @@ static int journal(struct lab_ctx *c, struct lab_ent **ents, size_t *n, size_t *
     return rc;
 }
 
+/* A failed start leaves nothing behind: the frontend too goes, and out of
+ * the journal -- else status calls it crashed and the next start is refused. */
+static void stop_started(struct lab_ctx *c)
+{
+    if (c->fe_started)
+        lab_proc_stop(&c->run, &c->fe, 5000);
+    lab_cluster_stop(c, 5000);
+}
+
 int lab_ctl_start(const char *topology, const struct lab_replay_opts *o)
 {
     struct lab_ctx *c = calloc(1, sizeof(*c));
@@ -95,7 +104,7 @@ int lab_ctl_start(const char *topology, const struct lab_replay_opts *o)
         lab_write_cluster_ini(c) < 0)
         goto out;
     if (lab_cluster_start(c) < 0 || lab_fe_start(c) < 0) {
-        lab_cluster_stop(c, 5000);
+        stop_started(c);
         goto out;
     }
     /* The frontend has no pcap to finish: give it a moment to fail loudly. */
@@ -103,7 +112,7 @@ int lab_ctl_start(const char *topology, const struct lab_replay_opts *o)
     if (!lab_proc_running(&c->fe)) {
         fprintf(stderr, "sluicectl: the frontend stopped at once; see %s/logs/frontend.log\n",
                 c->run.dir);
-        lab_cluster_stop(c, 5000);
+        stop_started(c);
         goto out;
     }
     printf("lab %s started: %u nodes and the frontend; send traffic into tap0 in namespace "

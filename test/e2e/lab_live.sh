@@ -1,7 +1,7 @@
 #!/bin/sh
 # Live mode (root): cpacket-direct (4 workers on one NIC, each filtering its
-# MAC) and cpacket-switch (8 workers, one veth each, 1G tbf links) replay a
-# pcap through frontend-dpdk's net_af_packet ports into workers sniffing
+# MAC) and cpacket-switch (8 workers, one veth each, 1G tbf links) replay
+# pcaps through frontend-dpdk's net_af_packet ports into workers sniffing
 # their NICs in the lab's namespaces; the logs must equal a standalone run's
 # (time and interval columns left out -- live workers stamp packets as they
 # arrive; the report says so) and every packet be accounted for; the lab the

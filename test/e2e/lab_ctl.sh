@@ -1,0 +1,130 @@
+#!/bin/sh
+# sluicectl start / status / netstats / stop on a live lab (cpacket-direct):
+# start brings up loggers, manager, proxy, workers and the frontend reading
+# tap0; status lists every node running with a live pid; frames sent into
+# tap0 from the frontend host's namespace all reach the workers (netstats'
+# recvd sums to the frames sent); stop leaves every node stopped and no
+# process behind, the logger having written conn.log; down leaves no
+# namespace, link or process.
+# Usage: sh lab_ctl.sh BUILD_ROOT SOURCE_ROOT   (root; skips otherwise)
+set -u
+. "$(dirname "$0")/lab_lib.sh"
+lab_init "$1" "$2"
+[ "$(id -u)" = 0 ] || { echo "SKIP: live mode needs root"; exit 77; }
+command -v ip >/dev/null 2>&1 || { echo "SKIP: iproute2's ip is missing"; exit 77; }
+command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 is missing (the traffic injector)"; exit 77; }
+ip netns add "sl-probe-$$" 2>/dev/null || { echo "SKIP: cannot create network namespaces here"; exit 77; }
+ip netns del "sl-probe-$$"
+lab_need_replay
+lab_pcaps
+fail=0
+bad() { echo "FAIL: $*"; fail=1; }
+# alive PID: the process exists and is not a zombie (a node that exited is
+# reparented to pid 1, which may be slow to reap it; sluicectl counts a zombie
+# as gone too)
+alive() {
+    st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+topo=$(lab_topo cpacket-direct)
+lab=$(sed -n 's/^name = //p' "$topo")
+fens="sl-$lab-tap"
+pcap="$pcaps_dir/web.pcap"
+out="$work/out"
+run="$work/run"
+[ -f "$pcap" ] || { echo "FAIL: no $pcap"; exit 1; }
+nss() { ip netns list | awk '{print $1}' | grep -E "^sl-${lab}[-.]"; }
+links_before=$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort)
+
+"$ctl" up "$topo" --run-dir "$run" >"$work/up.out" 2>&1 || { bad "up failed: $(cat "$work/up.out")"; exit 1; }
+
+# 0. a start whose frontend dies at once fails and leaves nothing running or
+#    journalled: status shows every node stopped and the next start works
+mkdir "$work/badbin"
+ln -s "$(cd "$(dirname "$node")" && pwd)/sluice-node" "$work/badbin/sluice-node"
+printf '#!/bin/sh\necho "frontend: refusing on purpose" >&2\nexit 1\n' >"$work/badbin/frontend-dpdk"
+chmod +x "$work/badbin/frontend-dpdk"
+"$ctl" start "$topo" --run-dir "$run" --out "$work/out-bad" --bin-dir "$work/badbin" >"$work/start-bad.out" 2>&1 &&
+    bad "start succeeded with a frontend that exits at once"
+grep -q "the frontend stopped at once" "$work/start-bad.out" || bad "failed start did not say why: $(cat "$work/start-bad.out")"
+"$ctl" status "$topo" --run-dir "$run" >"$work/status0.out" 2>&1 || bad "status after a failed start exited non-zero"
+[ "$(awk 'NR > 1 && $5 == "stopped"' "$work/status0.out" | wc -l)" = 8 ] ||
+    bad "a failed start left nodes behind: $(cat "$work/status0.out")"
+
+# 1. start: every node of the topology and the frontend run, each with a pid
+"$ctl" start "$topo" --run-dir "$run" --out "$out" >"$work/start.out" 2>&1 ||
+    { bad "start failed:"; cat "$work/start.out"; exit 1; }
+"$ctl" status "$topo" --run-dir "$run" >"$work/status1.out" 2>&1 || bad "status after start exited non-zero"
+for nd in logger-1 manager proxy-1 worker-1 worker-2 worker-3 worker-4 frontend; do
+    line=$(awk -v n="$nd" '$1 == n' "$work/status1.out")
+    [ -n "$line" ] || { bad "status does not list $nd"; continue; }
+    state=$(echo "$line" | awk '{print $5}')
+    pid=$(echo "$line" | awk '{print $4}')
+    [ "$state" = running ] || bad "$nd is $state after start, not running"
+    case $pid in '' | *[!0-9]*) bad "$nd has no pid ($pid)"; continue ;; esac
+    alive "$pid" || bad "$nd's pid $pid does not exist"
+    pids="${pids:-} $pid"
+done
+[ "$(awk 'NR > 1' "$work/status1.out" | wc -l)" = 8 ] || bad "status lists other than 8 nodes: $(cat "$work/status1.out")"
+
+# 2. traffic into tap0 reaches the workers: netstats' recvd sums to the frames sent
+sent=$(ip netns exec "$fens" python3 "$src/test/e2e/pcap_inject.py" tap0 "$pcap" 2>"$work/inject.err")
+case $sent in '' | *[!0-9]*) bad "injecting $pcap failed: $(cat "$work/inject.err")"; sent=0 ;; esac
+[ "$sent" -gt 0 ] || bad "no frames sent"
+sum=-1
+i=0
+while [ $i -lt 40 ]; do
+    "$ctl" netstats "$topo" --run-dir "$run" >"$work/netstats.out" 2>&1
+    sum=$(sed -n 's/.* recvd=\([0-9]*\) .*/\1/p' "$work/netstats.out" | awk '{s += $1} END {print s + 0}')
+    [ "$sum" -ge "$sent" ] && break
+    sleep 0.5
+    i=$((i + 1))
+done
+[ "$(grep -c 'recvd=' "$work/netstats.out")" = 4 ] || bad "netstats lists other than 4 workers: $(cat "$work/netstats.out")"
+[ "$sum" = "$sent" ] || { bad "workers received $sum frames, $sent were sent"; cat "$work/netstats.out"; }
+busy=$(sed -n 's/.* recvd=\([1-9][0-9]*\) .*/\1/p' "$work/netstats.out" | wc -l)
+[ "$busy" -ge 2 ] || bad "the frontend spread $pcap over $busy worker(s), expected several"
+# status asks the running frontend: it read every frame from its tap, dropped none
+"$ctl" status "$topo" --run-dir "$run" >"$work/status-mid.out" 2>&1 || bad "status after traffic exited non-zero"
+fpk=$(awk '$1 == "frontend" {print $6 "/" $7}' "$work/status-mid.out")
+[ "$fpk" = "$sent/0" ] || bad "status: frontend packets/drops $fpk, expected $sent/0"
+
+# 3. stop: every node stopped, no process left, the logger wrote conn rows
+"$ctl" stop "$topo" --run-dir "$run" >"$work/stop.out" 2>&1 || bad "stop failed: $(cat "$work/stop.out")"
+# reverse start order: the frontend stops first, the logger last
+[ "$(awk '{print $1; exit}' "$work/stop.out")" = frontend ] || bad "stop did not start with the frontend: $(cat "$work/stop.out")"
+[ "$(awk '{n = $1} END {print n}' "$work/stop.out")" = logger-1 ] || bad "stop did not end with the logger"
+"$ctl" status "$topo" --run-dir "$run" >"$work/status2.out" 2>&1 || bad "status after stop exited non-zero"
+[ "$(awk 'NR > 1 && $5 == "stopped"' "$work/status2.out" | wc -l)" = 8 ] ||
+    bad "not every node is stopped: $(cat "$work/status2.out")"
+for p in ${pids:-}; do
+    alive "$p" && bad "pid $p still exists after stop"
+done
+conn=$(find "$out" -name conn.log 2>/dev/null | head -n 1)
+if [ -z "$conn" ]; then
+    bad "no conn.log under $out"
+else
+    rows=$(grep -vc '^#' "$conn")
+    [ "$rows" -gt 0 ] || bad "$conn has no rows"
+fi
+
+# the nodes' logs and sluicectl's output (an ASan+UBSan build reports
+# there): no sanitizer error
+ls "$run"/logs/*.log >/dev/null 2>&1 || bad "no node logs under $run/logs"
+san=$(grep -l "ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:" "$run"/logs/*.log "$work"/*.out "$work"/inject.err 2>/dev/null)
+[ -z "$san" ] || { bad "sanitizer reports in: $san"; grep -h -A5 "Sanitizer\|runtime error:" $san | head -n 30; }
+
+# 4. down: no namespace, link or process of the lab remains
+"$ctl" down "$topo" --run-dir "$run" >"$work/down.out" 2>&1 || bad "down failed: $(cat "$work/down.out")"
+left=$(nss)
+[ -z "$left" ] || bad "namespaces left after down: $left"
+links_after=$(ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort)
+new=$(printf '%s\n' "$links_after" | grep -vxF "$links_before" | grep -E '^(tap|in|fp|sp|up|m|eth|br|mgmt)[0-9]')
+[ -z "$new" ] || bad "links left in this namespace after down: $new"
+for p in ${pids:-}; do
+    alive "$p" && bad "pid $p exists after down"
+done
+
+[ $fail = 0 ] && echo "PASS: start/status/netstats/stop on cpacket-direct ($sent frames of web.pcap via tap0, ${rows:-0} conn rows)"
+exit $fail
