@@ -630,7 +630,8 @@ static bool str(struct dec *d, const msgpack_object *o, const char **out, const 
     char *s = dalloc(d, (size_t)n + 1);
     if (!s)
         return false;
-    memcpy(s, o->via.str.ptr, n);
+    if (n) /* msgpack-c leaves ptr NULL for "" and memcpy's source may not be NULL */
+        memcpy(s, o->via.str.ptr, n);
     s[n] = 0;
     *out = s;
     return true;

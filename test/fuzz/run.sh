@@ -1,18 +1,36 @@
 #!/bin/sh
-# test/fuzz/run.sh [SECONDS]: fuzzes the frame decoder (sl_pkt) with
-# libFuzzer under ASan+UBSan for SECONDS (default 600).
+# test/fuzz/run.sh [SECONDS]: fuzzes the parsers that take untrusted bytes
+# with libFuzzer under ASan+UBSan, SECONDS (default 600) per target:
+#   pkt   sl_pkt_decode (frames)            fuzz_pkt.c
+#   wire  sl_wire_decode (cluster messages) fuzz_wire.c
+#   topo  sl_ini_parse + sl_topo_parse      fuzz_topo.c
+#   dns   sl_dns_deliver (UDP and TCP)      fuzz_dns.c
+# FUZZ_TARGETS="wire dns" picks some (default: all, in that order).
 #
-# Builds build-fuzz (CC=clang, -Dfuzz=true, -Db_sanitize=address,undefined),
-# seeds from every frame of pcaps/*.pcap plus the pcaps named in FUZZ_SEEDS
-# (space-separated paths), and keeps the grown corpus in
-# build-fuzz/fuzz-corpus/pkt between runs. A crash leaves its input in
-# build-fuzz/fuzz-artifacts/ and makes this script fail.
+# Builds build-fuzz (CC=clang, -Dfuzz=true, -Db_sanitize=address,undefined).
+# Seeds: pkt from every frame of pcaps/*.pcap plus the pcaps named in
+# FUZZ_SEEDS (space-separated paths); wire and dns from fuzz_mkseed's small
+# valid messages; topo from topologies/*.ini. The grown corpus of each target
+# stays in build-fuzz/fuzz-corpus/TARGET between runs. A crash leaves its
+# input in build-fuzz/fuzz-artifacts/TARGET/; every target still runs, and
+# the script fails at the end naming those that crashed.
 set -eu
 
 secs=${1:-600}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
+targets=${FUZZ_TARGETS:-pkt wire topo dns}
 cd "$root"
+
+for t in $targets; do
+    case $t in
+    pkt | wire | topo | dns) ;;
+    *)
+        echo "run.sh: unknown target '$t' (pkt wire topo dns)" >&2
+        exit 2
+        ;;
+    esac
+done
 
 if ! command -v clang >/dev/null 2>&1; then
     echo "run.sh: clang is needed for libFuzzer (apt-get install clang)" >&2
@@ -27,23 +45,55 @@ else
     # shellcheck disable=SC2086
     CC=clang meson setup "$build" $opts
 fi
-ninja -C "$build" test/fuzz/fuzz_pkt test/fuzz/fuzz_seed
+ninja_targets="test/fuzz/fuzz_seed test/fuzz/fuzz_mkseed"
+for t in $targets; do
+    ninja_targets="$ninja_targets test/fuzz/fuzz_$t"
+done
+# shellcheck disable=SC2086
+ninja -C "$build" $ninja_targets
 
-corpus=$build/fuzz-corpus/pkt
-seeds=$build/fuzz-seeds
-arts=$build/fuzz-artifacts
-rm -rf "$seeds"
-mkdir -p "$corpus" "$seeds" "$arts"
+# seed_TARGET DIR: writes that target's seeds into the empty DIR.
+seed_pkt() {
+    dir=$1
+    # shellcheck disable=SC2046,SC2086
+    set -- $(ls pcaps/*.pcap 2>/dev/null || true) ${FUZZ_SEEDS:-}
+    if [ $# -gt 0 ]; then
+        "$build/test/fuzz/fuzz_seed" "$dir" "$@"
+    else
+        echo "run.sh: no seed pcaps (pcaps/*.pcap, FUZZ_SEEDS): starting from an empty corpus"
+    fi
+}
+seed_wire() { "$build/test/fuzz/fuzz_mkseed" wire "$1"; }
+seed_dns() { "$build/test/fuzz/fuzz_mkseed" dns "$1"; }
+seed_topo() {
+    for f in topologies/*.ini; do
+        [ -f "$f" ] && cp "$f" "$1/"
+    done
+    return 0
+}
 
-set -- $(ls pcaps/*.pcap 2>/dev/null || true) ${FUZZ_SEEDS:-}
-if [ $# -gt 0 ]; then
-    "$build/test/fuzz/fuzz_seed" "$seeds" "$@"
-else
-    echo "run.sh: no seed pcaps (pcaps/*.pcap, FUZZ_SEEDS): starting from an empty corpus"
+failed=
+for t in $targets; do
+    corpus=$build/fuzz-corpus/$t
+    seeds=$build/fuzz-seeds/$t
+    arts=$build/fuzz-artifacts/$t
+    rm -rf "$seeds"
+    mkdir -p "$corpus" "$seeds" "$arts"
+    "seed_$t" "$seeds"
+    case $t in
+    wire | topo) maxlen=8192 ;;
+    *) maxlen=4096 ;;
+    esac
+    echo "run.sh: fuzzing $t for ${secs}s"
+    if ! ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1} \
+        UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
+        "$build/test/fuzz/fuzz_$t" -max_total_time="$secs" -max_len=$maxlen -timeout=10 \
+        -print_final_stats=1 -artifact_prefix="$arts/" "$corpus" "$seeds"; then
+        echo "run.sh: $t: crash or failure, input in $arts/" >&2
+        failed="$failed $t"
+    fi
+done
+if [ -n "$failed" ]; then
+    echo "run.sh: failed:$failed" >&2
+    exit 1
 fi
-
-echo "run.sh: fuzzing sl_pkt for ${secs}s"
-ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1} \
-UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
-    "$build/test/fuzz/fuzz_pkt" -max_total_time="$secs" -max_len=4096 -timeout=10 \
-    -print_final_stats=1 -artifact_prefix="$arts/" "$corpus" "$seeds"

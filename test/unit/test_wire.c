@@ -339,6 +339,35 @@ static unsigned lcg(unsigned *s)
     return *s >> 8;
 }
 
+/* Regression (found by test/fuzz/fuzz_wire): msgpack-c gives an empty str a
+ * NULL pointer, which the decoder passed to memcpy. */
+START_TEST(empty_strings)
+{
+    /* CLOCK ["", 122, 0]: an empty node name is refused, not copied from NULL */
+    reject("\x01\x08\x93\xa0\x7a\x00", 6, "not a valid name");
+
+    /* an empty string value is legal and decodes as "" */
+    struct sl_wire_buf b = {0};
+    struct sl_wire_msg m;
+    struct sl_log_val v[5] = {{.present = true, .s = "1.0"},
+                              {.present = true, .s = "10.0.0.1"},
+                              {.present = true, .s = ""},
+                              {.present = true, .n_items = 0},
+                              {.present = true, .s = ""}};
+    struct sl_wire_log lg = {.node = "w",
+                             .seq = 1,
+                             .n_sections = 1,
+                             .sections = &(struct sl_wire_section){conn_s, 1, v}};
+    ck_assert_int_eq(sl_wire_enc_log(&b, &lg), 0);
+    decode_ok(&b, &m, SL_WIRE_LOG);
+    ck_assert_uint_eq(m.u.log.n_sections, 1);
+    ck_assert_str_eq(m.u.log.sections[0].vals[2].s, "");
+    ck_assert_str_eq(m.u.log.sections[0].vals[4].s, "");
+    sl_wire_msg_clear(&m);
+    sl_wire_buf_free(&b);
+}
+END_TEST
+
 /* Truncations, bit flips and random bytes: every outcome is 0 or -EBADMSG. */
 START_TEST(decoder_survives_fuzz)
 {
@@ -613,6 +642,7 @@ static Suite *wire_suite(void)
     tcase_add_test(tc, other_types_round_trip);
     tcase_add_test(tc, encoder_refuses_bad_names);
     tcase_add_test(tc, decoder_rejects_garbage);
+    tcase_add_test(tc, empty_strings);
     tcase_add_test(tc, decoder_survives_fuzz);
     tcase_add_test(tc, seen_set);
     tcase_add_test(tc, notice_round_trip);
