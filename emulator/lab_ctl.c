@@ -62,6 +62,33 @@ static int journal(struct lab_ctx *c, struct lab_ent **ents, size_t *n, size_t *
     return rc;
 }
 
+/* What every command starts with: the topology, the run directory and its
+ * journal. Returns 0, or the exit status the command returns; *cp is set
+ * either way and goes to ctl_close. */
+static int ctl_open(const char *topology, const struct lab_replay_opts *o, bool for_start,
+                    struct lab_ctx **cp, struct lab_ent **ents, size_t *n, size_t *n_ns,
+                    size_t *n_proc)
+{
+    struct lab_ctx *c = calloc(1, sizeof(*c));
+    *cp = c;
+    if (!c || !(c->t = calloc(1, sizeof(*c->t))))
+        return 1;
+    int ret = open_lab(c, topology, o, for_start);
+    if (ret != 0)
+        return ret;
+    return journal(c, ents, n, n_ns, n_proc) < 0 ? 1 : 0;
+}
+
+static void ctl_close(struct lab_ctx *c, struct lab_ent *ents)
+{
+    free(ents);
+    if (c) {
+        close_lab(c);
+        free(c->t);
+    }
+    free(c);
+}
+
 /* A failed start leaves nothing behind: the frontend too goes, and out of
  * the journal -- else status calls it crashed and the next start is refused. */
 static void stop_started(struct lab_ctx *c)
@@ -73,18 +100,14 @@ static void stop_started(struct lab_ctx *c)
 
 int lab_ctl_start(const char *topology, const struct lab_replay_opts *o)
 {
-    struct lab_ctx *c = calloc(1, sizeof(*c));
+    struct lab_ctx *c;
     struct lab_ent *ents = NULL;
     size_t n, n_ns, n_proc;
-    int ret = 1;
-    if (!c || !(c->t = calloc(1, sizeof(*c->t))))
-        goto out;
     lab_signals_install();
-    if ((ret = open_lab(c, topology, o, true)) != 0)
+    int ret = ctl_open(topology, o, true, &c, &ents, &n, &n_ns, &n_proc);
+    if (ret != 0)
         goto out;
     ret = 1;
-    if (journal(c, &ents, &n, &n_ns, &n_proc) < 0)
-        goto out;
     if (!n_ns) {
         fprintf(stderr, "sluicectl: lab %s is not up: run 'sluicectl up %s' first\n", c->t->name,
                 topology);
@@ -120,29 +143,18 @@ int lab_ctl_start(const char *topology, const struct lab_replay_opts *o)
            c->t->name, c->n_proc, c->t->name, c->t->fe.host, c->loggers_dir);
     ret = 0;
 out:
-    free(ents);
-    if (c) {
-        close_lab(c);
-        free(c->t);
-    }
-    free(c);
+    ctl_close(c, ents);
     return ret;
 }
 
 int lab_ctl_stop(const char *topology, const struct lab_replay_opts *o)
 {
-    struct lab_ctx *c = calloc(1, sizeof(*c));
+    struct lab_ctx *c;
     struct lab_ent *ents = NULL;
     size_t n, n_ns, n_proc;
-    int ret = 1;
-    if (!c || !(c->t = calloc(1, sizeof(*c->t))))
+    int ret = ctl_open(topology, o, false, &c, &ents, &n, &n_ns, &n_proc);
+    if (ret != 0)
         goto out;
-    if ((ret = open_lab(c, topology, o, false)) != 0)
-        goto out;
-    ret = 1;
-    if (journal(c, &ents, &n, &n_ns, &n_proc) < 0)
-        goto out;
-    ret = 0;
     /* reverse start order: the frontend (started last) first */
     for (size_t i = n; i-- > 0;) {
         if (ents[i].kind != LAB_ENT_PROC)
@@ -158,12 +170,7 @@ int lab_ctl_stop(const char *topology, const struct lab_replay_opts *o)
         lab_run_forget(&c->run, &ents[i]);
     }
 out:
-    free(ents);
-    if (c) {
-        close_lab(c);
-        free(c->t);
-    }
-    free(c);
+    ctl_close(c, ents);
     return ret;
 }
 
@@ -177,18 +184,12 @@ static const struct lab_ent *find_proc(const struct lab_ent *e, size_t n, const 
 
 int lab_ctl_status(const char *topology, const struct lab_replay_opts *o, bool netstats)
 {
-    struct lab_ctx *c = calloc(1, sizeof(*c));
+    struct lab_ctx *c;
     struct lab_ent *ents = NULL;
     size_t n = 0, n_ns, n_proc;
-    int ret = 1;
-    if (!c || !(c->t = calloc(1, sizeof(*c->t))))
+    int ret = ctl_open(topology, o, false, &c, &ents, &n, &n_ns, &n_proc);
+    if (ret != 0)
         goto out;
-    if ((ret = open_lab(c, topology, o, false)) != 0)
-        goto out;
-    ret = 1;
-    if (journal(c, &ents, &n, &n_ns, &n_proc) < 0)
-        goto out;
-    ret = 0;
     if (!netstats)
         printf("%-16s %-9s %-10s %8s %-8s %12s %10s\n", "node", "type", "host", "pid", "state",
                "packets", "drops");
@@ -239,11 +240,6 @@ int lab_ctl_status(const char *topology, const struct lab_replay_opts *o, bool n
             ret = 1; /* zeekctl status: a crashed node is worth an exit status */
     }
 out:
-    free(ents);
-    if (c) {
-        close_lab(c);
-        free(c->t);
-    }
-    free(c);
+    ctl_close(c, ents);
     return ret;
 }
