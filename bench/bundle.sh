@@ -17,9 +17,13 @@ TESTPMD=$(command -v dpdk-testpmd) || { echo "bundle: dpdk-testpmd not found" >&
 rm -rf "$OUT"
 mkdir -p "$OUT/lib" "$OUT/real" "$OUT/bin" "$OUT/pmds" "$OUT/pmds-tp" "$OUT/frontend" "$OUT/emulator"
 cp -L "$BUILD/frontend/frontend-dpdk" "$BUILD/emulator/sluice-synth" "$TESTPMD" "$OUT/real/"
-for d in net_pcap net_null mempool_ring bus_vdev; do
-    cp -L "$PMDS/librte_$d.so" "$OUT/pmds/librte_$d.so.0"
-    ldd "$OUT/real/dpdk-testpmd" | grep -q "librte_$d" || cp -L "$PMDS/librte_$d.so" "$OUT/pmds-tp/"
+# A plugin also pulled in as a dependency (bus_vdev by net_pcap) would be
+# loaded twice, from two paths, and register two buses: plugins are only
+# the drivers a program neither links nor gets through another driver.
+for d in net_pcap net_null mempool_ring; do
+    for p in frontend-dpdk:pmds dpdk-testpmd:pmds-tp; do
+        ldd "$OUT/real/${p%%:*}" | grep -q "librte_$d" || cp -L "$PMDS/librte_$d.so" "$OUT/${p#*:}/"
+    done
 done
 ldd "$OUT"/real/* "$OUT"/pmds/* 2>/dev/null |
     awk '/=>/ { print $3 } /ld-linux/ { print $1 }' | sort -u |

@@ -75,6 +75,10 @@ uint64_t sl_hash_key(const struct sl_flow_key *k, enum sl_hash_mode m);
  * inner and outer modes of the same width hash a given layer alike). */
 uint64_t sl_hash_layer(const struct sl_pkt_ip *ip, enum sl_hash_mode m);
 
+/* sl_hash_layer() of the one IP layer of a frame sl_pkt_fast_v4() accepted,
+ * in every mode. */
+uint64_t sl_hash_v4(const struct sl_pkt_v4 *v, enum sl_hash_mode m);
+
 /* Symmetric hash of the flow an ICMP error quotes, in mode m: equal to the
  * hash of that flow's own packets (either direction). */
 uint64_t sl_hash_quoted(const struct sl_pkt_quoted *q, enum sl_hash_mode m);

@@ -383,6 +383,11 @@ int sl_lb_pick(struct sl_lb *lb, const struct sl_pkt *p, uint64_t now_ns, void *
     return finish(lb, h, r, why);
 }
 
+int sl_lb_pick_flow(struct sl_lb *lb, uint64_t h)
+{
+    return finish(lb, h, SL_LB_FLOW, NULL);
+}
+
 uint64_t sl_lb_last_hash(const struct sl_lb *lb)
 {
     return lb->last_h;

@@ -76,6 +76,12 @@ void sl_lb_free(struct sl_lb *lb);
 int sl_lb_pick(struct sl_lb *lb, const struct sl_pkt *p, uint64_t now_ns, void *cookie,
                enum sl_lb_reason *why);
 
+/* The worker of a plain flow with hash h: what sl_lb_pick returns (reason
+ * SL_LB_FLOW) for an IP frame that is neither a fragment nor an ICMP error,
+ * e.g. one sl_pkt_fast_v4() accepted, hashed with sl_hash_v4(). Such frames
+ * never touch the fragment table. -1 when no worker is live. */
+int sl_lb_pick_flow(struct sl_lb *lb, uint64_t h);
+
 /* The hash the last sl_lb_pick chose its worker by (undefined before the
  * first pick and after SL_LB_HELD): for SL_LB_FLOW and SL_LB_NON_IP it is
  * sl_hash_pkt(p, mode) of that frame, so a caller that also needs the flow

@@ -1168,10 +1168,15 @@ static int dec_link(struct dec *c, int dlt)
 
 /* The common case, straight-line: Ethernet II (maybe one 802.1Q tag), IPv4
  * without options, not a fragment, TCP, or UDP that is no tunnel, headers
- * complete. Anything else
- * (or any doubt) returns false and takes the general walk, which gives the
- * same answer; test_pkt checks that both agree on every test frame. */
-static bool fast_eth_ip4(struct sl_pkt *p, const uint8_t *d, uint32_t end, uint32_t wend)
+ * complete. Anything else (or any doubt) fails the test and takes the
+ * general walk, which gives the same answer; test_pkt checks that both agree
+ * on every test frame. fast_v4_test is the test alone, shared by the decoder
+ * and by sl_pkt_fast_v4, so both take exactly the same frames. */
+struct fast_v4 {
+    uint32_t l3, tot, cap, l4h;
+};
+
+static inline bool fast_v4_test(const uint8_t *d, uint32_t end, uint32_t wend, struct fast_v4 *f)
 {
     uint32_t l3 = 14;
     if (end < 14 + 20 + 20)
@@ -1192,33 +1197,50 @@ static bool fast_eth_ip4(struct sl_pkt *p, const uint8_t *d, uint32_t end, uint3
     uint32_t cap = min_u32(tot, end - l3);
     const uint8_t *t = h + 20;
     uint32_t claim = tot - 20, have = cap - 20, l4h;
-    uint8_t proto = h[9];
-    struct sl_pkt_ip *ip = &p->ip[0];
-
-    if (proto == 6) {
+    if (h[9] == 6) {
         l4h = (t[12] >> 4) * 4u;
         if (l4h < 20 || l4h > claim || l4h > have)
             return false;
-        ip->seq = be32(t + 4);
-        ip->ack = be32(t + 8);
-        ip->tcp_flags = t[13];
-        ip->win = be16(t + 14);
-        ip->l4_claimed = (uint16_t)claim;
-    } else if (proto == 17) {
-        uint32_t ulen = be16(t + 4);
-        if (ulen != claim || udp_tunnel_port(be16(t)) != UT_NONE ||
+    } else if (h[9] == 17) {
+        if (be16(t + 4) != claim || udp_tunnel_port(be16(t)) != UT_NONE ||
             udp_tunnel_port(be16(t + 2)) != UT_NONE)
             return false;
         if (have >= 48 && ((t[8] >> 4) == 6 || (t[8] == 0 && t[9] <= 1)))
             return false; /* might be Teredo */
         l4h = 8;
+    } else {
+        return false;
+    }
+    f->l3 = l3;
+    f->tot = tot;
+    f->cap = cap;
+    f->l4h = l4h;
+    return true;
+}
+
+static bool fast_eth_ip4(struct sl_pkt *p, const uint8_t *d, uint32_t end, uint32_t wend)
+{
+    struct fast_v4 f;
+    if (!fast_v4_test(d, end, wend, &f))
+        return false;
+    const uint32_t l3 = f.l3, tot = f.tot, cap = f.cap, l4h = f.l4h;
+    const uint8_t *h = d + l3, *t = h + 20;
+    uint32_t claim = tot - 20, have = cap - 20;
+    uint8_t proto = h[9];
+    struct sl_pkt_ip *ip = &p->ip[0];
+
+    if (proto == 6) {
+        ip->seq = be32(t + 4);
+        ip->ack = be32(t + 8);
+        ip->tcp_flags = t[13];
+        ip->win = be16(t + 14);
+        ip->l4_claimed = (uint16_t)claim;
+    } else {
         ip->seq = 0;
         ip->ack = 0;
         ip->tcp_flags = 0;
         ip->win = 0;
-        ip->l4_claimed = (uint16_t)ulen;
-    } else {
-        return false;
+        ip->l4_claimed = (uint16_t)be16(t + 4);
     }
 
     if (l3 == 18) {
@@ -1254,6 +1276,20 @@ static bool fast_eth_ip4(struct sl_pkt *p, const uint8_t *d, uint32_t end, uint3
     ip->icmp_type = 0;
     ip->icmp_code = 0;
     ip->pad_[0] = 0;
+    return true;
+}
+
+bool sl_pkt_fast_v4(const uint8_t *data, uint32_t len, struct sl_pkt_v4 *v)
+{
+    struct fast_v4 f;
+    if (data == NULL || !fast_v4_test(data, min_u32(len, MAX_FRAME), NO_WEND, &f))
+        return false;
+    const uint8_t *h = data + f.l3;
+    memcpy(v->src, h + 12, 4);
+    memcpy(v->dst, h + 16, 4);
+    v->sport = be16(h + 20);
+    v->dport = be16(h + 22);
+    v->proto = h[9];
     return true;
 }
 

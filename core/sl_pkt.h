@@ -182,6 +182,22 @@ int sl_pkt_decode_wire(struct sl_pkt *p, const uint8_t *data, uint32_t caplen, u
 int sl_pkt_decode_general(struct sl_pkt *p, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
                           int dlt);
 
+/* The flow of the commonest frame, read straight from its bytes. */
+struct sl_pkt_v4 {
+    uint8_t src[4], dst[4]; /* as on the wire */
+    uint16_t sport, dport;  /* host order */
+    uint8_t proto;          /* 6 (TCP) or 17 (UDP) */
+};
+
+/* For an Ethernet frame (at most one 802.1Q tag) carrying IPv4 without
+ * options, no fragment, and TCP, or UDP that is no tunnel, with complete
+ * headers: fills *v and returns true. These are exactly the frames that
+ * sl_pkt_decode(.., SL_DLT_EN10MB) takes its own fast path for, decoding
+ * them to one IP layer with its L4 header and nothing to report (no weird,
+ * no fragment, no ICMP error); a balancer can then skip the full decode.
+ * Anything else: false, and *v is untouched. */
+bool sl_pkt_fast_v4(const uint8_t *data, uint32_t len, struct sl_pkt_v4 *v);
+
 /* Innermost / outermost IP layer, NULL for non-IP. */
 static inline const struct sl_pkt_ip *sl_pkt_inner(const struct sl_pkt *p)
 {

@@ -1,5 +1,6 @@
 /* Weighted rendezvous hashing. */
 #include "sl_rdv.h"
+#include "sl_rng.h"
 
 #include <errno.h>
 #include <math.h>
@@ -11,14 +12,6 @@
 #endif
 
 #define MIX_MUL 0x9fb21c651e98df25ULL
-
-static uint64_t splitmix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
 
 /* 64x64->128 multiply folded; the salt sits in both operands, so words for
  * different salts are unrelated even for nearby h. */
@@ -41,7 +34,7 @@ int sl_rdv_init(struct sl_rdv *r, unsigned n)
 #endif
     /* Every salt is set, also past n: the SIMD path reads whole groups. */
     for (unsigned i = 0; i < SL_RDV_MAX; i++) {
-        r->seed[i] = splitmix64(i);
+        r->seed[i] = sl_rng_mix64(i);
         r->weight[i] = 1.0;
         r->live[i] = i < n;
         r->lane_off[i] = i < n ? 0 : 0xffff;

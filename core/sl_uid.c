@@ -5,19 +5,13 @@
 #include <string.h>
 #include <sys/random.h>
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
+#include "sl_rng.h"
 
 void sl_uid_init(struct sl_uid_gen *g, uint64_t seed, uint64_t salt)
 {
     uint64_t x = seed ^ (salt * 0xd1b54a32d192ed03ULL);
-    for (int i = 0; i < 4; i++)
-        g->s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++, x += 0x9e3779b97f4a7c15ULL)
+        g->s[i] = sl_rng_mix64(x);
 }
 
 int sl_uid_init_random(struct sl_uid_gen *g)
@@ -40,23 +34,9 @@ int sl_uid_init_random(struct sl_uid_gen *g)
     return 0;
 }
 
-static inline uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 uint64_t sl_uid_next64(struct sl_uid_gen *g)
 {
-    uint64_t *s = g->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
+    return sl_rng_next(g->s);
 }
 
 static size_t b62(uint64_t v, char *out)

@@ -200,7 +200,7 @@ int lab_ctl_status(const char *topology, const struct lab_replay_opts *o, bool n
         const char *host = fe ? c->t->fe.host : c->t->nodes[i].host;
         const struct lab_ent *e = find_proc(ents, n, name);
         const char *state = !e ? "stopped" : lab_ent_proc_alive(e) ? "running" : "crashed";
-        uint64_t pk = 0, dr = 0, ln = 0;
+        uint64_t pk = 0, dr = 0, ln = 0, missed = 0;
         bool have = lab_cluster_packets(c, name, &pk) == 0;
         lab_cluster_drops(c, name, &dr);
         if (lab_cluster_counter(c, name, "pkts_link", &ln) < 0)
@@ -211,13 +211,26 @@ int lab_ctl_status(const char *topology, const struct lab_replay_opts *o, bool n
             if (lab_fe_ctl(c, "stats", reply, sizeof(reply)) == 0 &&
                 (j = lab_json_parse(reply, strlen(reply))) != NULL) {
                 pk = lab_json_u64(j, "in.packets");
-                dr = lab_json_u64(j, "drops.total");
+                /* as a worker's drops include its kernel's: what the
+                 * frontend dropped, and what was lost before it saw it (its
+                 * AF_PACKET ring's kernel drops, rx_missed) */
+                missed = lab_json_u64(j, "rx_missed");
+                dr = lab_json_u64(j, "drops.total") + missed;
                 have = true;
             }
             lab_json_free(j);
         }
+        if (netstats && fe) {
+            /* the frontend's capture: frames read from the tap, frames the
+             * kernel had no room for in its ring */
+            if (have)
+                printf("%16s: %.6f recvd=%llu dropped=%llu link=%llu\n", name, (double)time(NULL),
+                       (unsigned long long)pk, (unsigned long long)missed,
+                       (unsigned long long)(pk + missed));
+            continue;
+        }
         if (netstats) {
-            if (fe || c->t->nodes[i].type != LAB_NODE_WORKER)
+            if (c->t->nodes[i].type != LAB_NODE_WORKER)
                 continue;
             char path[LAB_PATH + 80];
             struct stat st;

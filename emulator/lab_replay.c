@@ -14,6 +14,7 @@
 
 #include "lab_cluster.h"
 #include "lab_ctx.h"
+#include "lab_deliver.h"
 #include "lab_equiv.h"
 #include "lab_fe.h"
 #include "lab_live.h"
@@ -22,12 +23,15 @@
 #include "lab_plan.h"
 #include "lab_report.h"
 #include "lab_split.h"
+#include "lab_view.h"
 #include "sl_flow.h"
+#include "sl_topo.h"
 
 struct replay {
     const struct lab_replay_opts *o;
     struct lab_ctx c;
     char out[PATH_MAX], cluster_dir[LAB_PATH], standalone_dir[LAB_PATH];
+    char delivered_dir[LAB_PATH]; /* live: the reference over the delivered frames */
     struct lab_proc sa;
     bool sa_started;
     bool brought_up; /* live: this replay ran `up`, so it runs `down` */
@@ -38,6 +42,9 @@ struct replay {
     bool killed;
     double kill_at;
     bool marked_down[LAB_SPLIT_MAX_WORKERS];
+    struct lab_view *view; /* the manager's liveness view (live) */
+    char manager[SL_TOPO_NAME];
+    bool view_silent; /* its silence is in the events */
     /* the frontend's counters just after `down K`: to K, and to all */
     bool went_down[LAB_SPLIT_MAX_WORKERS];
     uint64_t sent_at_down[LAB_SPLIT_MAX_WORKERS];
@@ -131,8 +138,8 @@ static int wait_standalone(struct replay *r)
     if (!WIFEXITED(r->sa.status) || WEXITSTATUS(r->sa.status) != 0) {
         fprintf(stderr,
                 "sluicectl: the standalone reference failed (%s); see "
-                "%s/logs/standalone.log\n",
-                lab_proc_status_str(&r->sa, st, sizeof(st)), r->c.run.dir);
+                "%s/logs/%s.log\n",
+                lab_proc_status_str(&r->sa, st, sizeof(st)), r->c.run.dir, r->sa.node);
         return -ECHILD;
     }
     lab_proc_stop(&r->c.run, &r->sa, 0);
@@ -155,14 +162,6 @@ static void maybe_kill(struct replay *r, double since)
     }
 }
 
-/* The manager's default --dead-after: the lab calls a worker dead when the
- * manager would. */
-#define LAB_DEAD_AFTER 5.0
-
-/* Liveness from heartbeats: every heartbeat a node sends also rewrites
- * RUN/state/NODE.stats, so a worker whose file is older than dead_s has
- * missed its heartbeats. The frontend is told (`down K`), moving only that
- * worker's flows; a worker heard from again is put back (`up K`). */
 /* Right after `down K`: what the frontend had sent to K and to everyone, so
  * the report can show that K got nothing more and the others took over. */
 static int counters_at_down(struct replay *r, unsigned k)
@@ -186,34 +185,102 @@ static int counters_at_down(struct replay *r, unsigned k)
     return rc;
 }
 
-static void relay_liveness(struct replay *r, double dead_s)
+/* Seconds without a view from the manager (it publishes one every second)
+ * before the lab says, once, that it is not hearing the cluster's decisions. */
+#define LAB_VIEW_SILENT 10.0
+
+/* Subscribes to the manager's view (live): from the manager host's
+ * namespace, where its management address is reached. */
+static void open_view(struct replay *r)
 {
+    char err[512] = "no manager in the cluster's topology", ep[128], ns[LAB_NS_NAME_MAX];
+    char path[sizeof(LAB_NETNS_DIR) + LAB_NS_NAME_MAX + 1];
+    struct sl_topo *st = sl_topo_load(r->c.cluster_ini, err, sizeof(err));
+    const struct sl_topo_node *m = st ? sl_topo_nth(st, SL_TOPO_MANAGER, 0) : NULL;
+    int node = -1;
+    for (unsigned i = 0; i < r->c.t->n_nodes; i++)
+        if (r->c.t->nodes[i].type == LAB_NODE_MANAGER)
+            node = (int)i;
+    if (m && node >= 0 && sl_topo_endpoint(m, 1, ep, sizeof(ep)) == 0) {
+        lab_topo_ns_name(r->c.t, r->c.t->nodes[node].host_idx, ns, sizeof(ns));
+        snprintf(path, sizeof(path), "%s/%s", LAB_NETNS_DIR, ns);
+        snprintf(r->manager, sizeof(r->manager), "%s", m->name);
+        r->view = lab_view_open(ep, m->name, path, err, sizeof(err));
+    }
+    if (!r->view)
+        lab_report_event(r->rep,
+                         "worker liveness not followed: cannot subscribe to the manager's "
+                         "view (%s)",
+                         err);
+    sl_topo_free(st);
+}
+
+/* Worker liveness as the cluster decides it (lab_view.h): the manager marks
+ * a worker down when its heartbeats stop for --dead-after seconds and up
+ * when it speaks again, and publishes the view at each change. A worker out
+ * of the view is marked down at the frontend (`down K`: only its flows
+ * move), a worker back in it is put back (`up K`). The lab reads no
+ * heartbeat file: it acts on the manager's word only. */
+static void relay_liveness(struct replay *r, double since)
+{
+    if (!r->view)
+        return;
+    lab_view_poll(r->view, 0);
+    double age = lab_view_age(r->view);
+    bool silent = lab_now() - since > LAB_VIEW_SILENT && age > LAB_VIEW_SILENT;
+    if (silent != r->view_silent) {
+        r->view_silent = silent;
+        if (silent)
+            lab_report_event(r->rep,
+                             "no view from manager '%s' %.0f s into the replay: worker "
+                             "liveness stays as it was%s",
+                             r->manager, lab_now() - since,
+                             lab_view_have(r->view) ? "" : " (no view ever came)");
+        else
+            lab_report_event(r->rep, "views from manager '%s' again %.1f s into the replay",
+                             r->manager, lab_now() - since);
+    }
     const struct lab_topo *t = r->c.t;
     unsigned nw = lab_topo_n_workers(t);
     for (unsigned k = 0; k < nw && k < LAB_SPLIT_MAX_WORKERS; k++) {
         const struct lab_node *w = &t->nodes[lab_topo_worker(t, k)];
-        char path[LAB_PATH + 80], cmd[32], reply[128];
-        struct stat st;
-        snprintf(path, sizeof(path), "%s/%s.stats", r->c.state_dir, w->name);
-        if (stat(path, &st) < 0)
-            continue; /* never heard from: not started yet */
-        struct timespec now;
-        clock_gettime(CLOCK_REALTIME, &now);
-        double age = (double)(now.tv_sec - st.st_mtim.tv_sec) +
-                     (double)(now.tv_nsec - st.st_mtim.tv_nsec) / 1e9;
-        bool dead = age > dead_s;
-        if (dead == r->marked_down[k])
+        char cmd[32], reply[128];
+        int live = lab_view_live(r->view, w->name);
+        if (live < 0 || (live == 0) == r->marked_down[k])
             continue;
+        bool dead = live == 0;
         snprintf(cmd, sizeof(cmd), "%s %u", dead ? "down" : "up", k + 1);
         if (lab_fe_ctl(&r->c, cmd, reply, sizeof(reply)) < 0)
-            continue;
+            continue; /* the next call tries again */
         r->marked_down[k] = dead;
         if (dead && !r->went_down[k])
             r->went_down[k] = counters_at_down(r, k) == 0;
-        lab_report_event(r->rep, "%s: no heartbeat for %.0f s: frontend told '%s' (%s)%s", w->name,
-                         age, cmd, reply,
-                         dead && r->killed ? "; its flows move to the other workers" : "");
+        lab_report_event(r->rep,
+                         "%s: %s in the view of manager '%s' (epoch %llu, %.1f s into the "
+                         "replay): frontend told '%s' (%s); %s",
+                         w->name, dead ? "down" : "up again", r->manager,
+                         (unsigned long long)lab_view_epoch(r->view), lab_now() - since, cmd, reply,
+                         dead ? "its flows move to the other workers" : "its flows come back");
     }
+}
+
+/* What the relay heard, for the report. */
+static void close_view(struct replay *r)
+{
+    if (!r->view)
+        return;
+    const struct lab_view_stats *s = lab_view_stats(r->view);
+    lab_report_event(
+        r->rep,
+        "liveness source: the view of manager '%s', %llu views (last epoch %llu), %llu "
+        "repeats, %llu stale, %llu other messages, %llu garbage, %llu failed "
+        "handshakes, %llu redials",
+        r->manager, (unsigned long long)s->views, (unsigned long long)lab_view_epoch(r->view),
+        (unsigned long long)s->repeats, (unsigned long long)s->stale, (unsigned long long)s->other,
+        (unsigned long long)s->garbage, (unsigned long long)s->bad_handshakes,
+        (unsigned long long)s->redials);
+    lab_view_close(r->view);
+    r->view = NULL;
 }
 
 /* ---- the replay, offline and live ---------------------------------------- */
@@ -294,14 +361,18 @@ static uint64_t nic_rx_total(struct replay *r)
 static int run_live(struct replay *r)
 {
     int rc;
-    if ((rc = lab_cluster_start(&r->c)) < 0 || (rc = lab_fe_start(&r->c)) < 0)
+    if ((rc = lab_cluster_start(&r->c)) < 0)
+        return rc;
+    open_view(r);
+    if ((rc = lab_fe_start(&r->c)) < 0)
         return rc;
     double t0 = lab_now();
     while (lab_fe_poll(&r->c) && !lab_stop) {
         maybe_kill(r, t0);
-        relay_liveness(r, LAB_DEAD_AFTER);
+        relay_liveness(r, t0);
         lab_sleep_ms(100);
     }
+    close_view(r);
     double replay_s = lab_now() - t0; /* lab_fe_wait only sees the end of it */
     if ((rc = lab_fe_wait(&r->c)) < 0)
         return rc;
@@ -329,16 +400,20 @@ static void report_frontend(struct replay *r)
     struct lab_report *rep = r->rep;
     if (!s)
         return;
-    static const char *const reasons[] = {"no_worker", "shaper", "tx_full", "runt"};
-    for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++) {
-        char path[64];
-        snprintf(path, sizeof(path), "drops.%s", reasons[i]);
-        uint64_t n = lab_json_u64(s, path);
-        if (n)
-            lab_report_drop(rep, "frontend", "", reasons[i], n);
+    /* every reason the frontend names (frontend/stats.c), "total" aside */
+    const struct lab_json *drops = lab_json_path(s, "drops");
+    for (size_t i = 0; drops && drops->type == LJ_OBJ && i < drops->n; i++) {
+        uint64_t n = lab_json_u64(drops->kids[i], "");
+        if (n && strcmp(drops->keys[i], "total") != 0)
+            lab_report_drop(rep, "frontend", "", drops->keys[i], n);
     }
+    /* frames lost before the frontend saw them: records net_pcap never
+     * delivered, a port's imissed, an AF_PACKET ring's kernel drops */
+    uint64_t missed = lab_json_u64(s, "rx_missed");
+    if (missed)
+        lab_report_drop(rep, "input", "", "rx_missed", missed);
     lab_report_acct(rep, "pcap -> frontend input", rep->pcap_pkts, lab_json_u64(s, "in.packets"),
-                    0);
+                    missed);
     lab_report_acct(rep, "frontend (in = out + drops)", lab_json_u64(s, "in.packets"),
                     lab_json_u64(s, "out.packets"), lab_json_u64(s, "drops.total"));
 }
@@ -511,6 +586,89 @@ static void report_links(struct replay *r, uint64_t *nic_rx, uint64_t *nic_drop)
     }
 }
 
+/* Live: frames the frontend handed to worker w's link -- the packets it
+ * balanced to w less those the link did not send (its kernel checks,
+ * tx_full; the summary's workers[].dropped). */
+static uint64_t fe_worker_sent(const struct replay *r, unsigned w)
+{
+    const struct lab_json *fw = lab_json_at(lab_json_path(r->c.fe_last, "workers"), w);
+    uint64_t d = lab_json_u64(fw, "dropped");
+    return r->rep->w[w].pkts > d ? r->rep->w[w].pkts - d : 0;
+}
+
+/* Frames the frontend dropped at output port `port` that carried no worker
+ * MAC (shorter than one, on a link several workers share): in some
+ * worker's packets, in no worker's `dropped`. */
+static uint64_t fe_port_unattributed(const struct replay *r, unsigned port)
+{
+    const struct lab_json *links = lab_json_path(r->c.fe_last, "links");
+    for (size_t i = 0; links && i < links->n; i++) {
+        const struct lab_json *l = lab_json_at(links, i);
+        if (lab_json_get(l, "port") && lab_json_u64(l, "port") == port)
+            return lab_json_u64(l, "unattributed");
+    }
+    return 0;
+}
+
+/* Live, per NIC: what the frontend handed to the link to it = what arrived
+ * + link drops. Frames without a worker MAC dropped at a port feeding
+ * several NICs belong to none of them: then one line for all of them.
+ * by_nic[k]: NIC k's workers share it and cannot be accounted one by one
+ * (link drops, or such frames at its port). */
+static void report_link_acct(struct replay *r, const uint64_t *nic_rx, const uint64_t *nic_drop,
+                             bool *by_nic)
+{
+    const struct lab_topo *t = r->c.t;
+    uint64_t all_sent = 0, all_rx = 0, all_drop = 0, unattr_shared = 0;
+    bool shared_port = lab_plan_fe_ports(t) == 1 && t->n_nics > 1;
+    for (unsigned k = 0; k < t->n_nics; k++) {
+        uint64_t sent = 0, unattr = fe_port_unattributed(r, 1 + lab_plan_fe_port(t, (int)k));
+        for (unsigned w = 0; w < r->rep->n_workers; w++)
+            if (t->nodes[lab_topo_worker(t, w)].nic == (int)k)
+                sent += fe_worker_sent(r, w);
+        by_nic[k] = t->nics[k].n_workers > 1 && (nic_drop[k] || unattr);
+        if (shared_port)
+            unattr_shared = unattr;
+        else
+            sent = sent > unattr ? sent - unattr : 0;
+        all_sent += sent;
+        all_rx += nic_rx[k];
+        all_drop += nic_drop[k];
+        if (shared_port && unattr)
+            continue;
+        char stage[96];
+        snprintf(stage, sizeof(stage), "link to %s@%s", t->nics[k].iface,
+                 t->hosts[t->nics[k].host_idx]);
+        lab_report_acct(r->rep, stage, sent, nic_rx[k], nic_drop[k]);
+    }
+    if (shared_port && unattr_shared) {
+        all_sent = all_sent > unattr_shared ? all_sent - unattr_shared : 0;
+        lab_report_acct(r->rep, "links to every worker NIC", all_sent, all_rx, all_drop);
+    }
+}
+
+/* Live: a shared NIC whose frames cannot be split by worker: what arrived
+ * = what its workers analysed + their capture drops. */
+static void report_nic_capture(struct replay *r, const uint64_t *nic_rx, const uint64_t *proc,
+                               const uint64_t *drop, const bool *by_nic)
+{
+    const struct lab_topo *t = r->c.t;
+    for (unsigned k = 0; k < t->n_nics; k++) {
+        uint64_t p = 0, d = 0;
+        if (!by_nic[k])
+            continue;
+        for (unsigned w = 0; w < r->rep->n_workers; w++)
+            if (t->nodes[lab_topo_worker(t, w)].nic == (int)k) {
+                p += proc[w];
+                d += drop[w];
+            }
+        char stage[96];
+        snprintf(stage, sizeof(stage), "%s@%s captures (%u workers)", t->nics[k].iface,
+                 t->hosts[t->nics[k].host_idx], t->nics[k].n_workers);
+        lab_report_acct(r->rep, stage, nic_rx[k], p, d);
+    }
+}
+
 static void report_capture(struct replay *r)
 {
     struct lab_report *rep = r->rep;
@@ -535,26 +693,22 @@ static void report_capture(struct replay *r)
     if (!have_stats)
         lab_report_event(rep, "no stats.log from the cluster: capture counts from the "
                               "workers' last heartbeats");
-    if (r->c.live)
+    bool by_nic[LAB_TOPO_MAX_NODES] = {false};
+    if (r->c.live) {
         report_links(r, nic_rx, nic_drop);
-    /* per NIC (live): sent to its workers = arrived + link drops */
-    for (unsigned k = 0; r->c.live && k < r->c.t->n_nics; k++) {
-        uint64_t sent = 0;
-        for (unsigned w = 0; w < rep->n_workers; w++)
-            if (r->c.t->nodes[lab_topo_worker(r->c.t, w)].nic == (int)k)
-                sent += rep->w[w].pkts;
-        char stage[96];
-        snprintf(stage, sizeof(stage), "link to %s@%s", r->c.t->nics[k].iface,
-                 r->c.t->hosts[r->c.t->nics[k].host_idx]);
-        lab_report_acct(rep, stage, sent, nic_rx[k], nic_drop[k]);
+        report_link_acct(r, nic_rx, nic_drop, by_nic);
+        report_nic_capture(r, nic_rx, proc, drop, by_nic);
     }
     for (unsigned w = 0; w < rep->n_workers; w++) {
         const struct lab_node *n = &r->c.t->nodes[lab_topo_worker(r->c.t, w)];
-        uint64_t in = rep->w[w].pkts;
+        uint64_t in = r->c.live ? fe_worker_sent(r, w) : rep->w[w].pkts;
         if (r->c.live && n->nic >= 0 && r->c.t->nics[n->nic].n_workers == 1)
             in = nic_rx[n->nic]; /* its own NIC: what arrived is what it could see */
-        else if (r->c.live && n->nic >= 0 && nic_drop[n->nic])
-            continue; /* a shared NIC's link drops cannot be split by worker */
+        else if (r->c.live && n->nic >= 0 && by_nic[n->nic]) {
+            if (drop[w])
+                lab_report_drop(rep, "capture", rep->w[w].name, "libpcap/kernel", drop[w]);
+            continue; /* accounted per NIC (report_nic_capture) */
+        }
         char stage[96];
         if (rep->w[w].killed) {
             /* its stats.log rows may never have been written: its last
@@ -604,6 +758,100 @@ static int merge_logs(struct replay *r)
     return rc < 0 ? rc : 0;
 }
 
+/* ---- live: the reference over the frames the kernel links deliver -------- */
+
+/* The kernel links' limits in the frontend's summary: -ENOENT without one,
+ * -EINVAL when they differ (no one rule then for the whole pcap). */
+static int fe_kernel_link(const struct lab_json *s, struct sl_ktx_link *l)
+{
+    const struct lab_json *links = lab_json_path(s, "links");
+    bool found = false;
+    for (size_t i = 0; links && i < links->n; i++) {
+        const struct lab_json *k = lab_json_at(links, i);
+        const struct lab_json *kernel = lab_json_get(k, "kernel");
+        if (!kernel || kernel->type != LJ_BOOL || !kernel->b)
+            continue;
+        struct sl_ktx_link x = {(uint32_t)lab_json_u64(k, "mtu"),
+                                (uint32_t)lab_json_u64(k, "room")};
+        if (found && (x.mtu != l->mtu || x.room != l->room))
+            return -EINVAL;
+        *l = x;
+        found = true;
+    }
+    return found ? 0 : -ENOENT;
+}
+
+/* When the frontend dropped frames its kernel links would lose (sl_ktx.h),
+ * the cluster never could see them, but the standalone run over the pcap
+ * did. Writes OUT/delivered.pcap without them (the same rule, the links'
+ * limits from the summary), checks that it leaves out exactly what the
+ * frontend counted, reason by reason, runs the standalone reference over
+ * it into OUT/standalone-delivered, and compares the two standalone runs:
+ * the rows the left-out frames alone account for (rep->explained). 0 when
+ * that reference is ready; otherwise the verdict stays against the run over
+ * every frame (an event says why when the frames do not add up). */
+static int delivered_reference(struct replay *r, unsigned flags)
+{
+    const struct lab_json *s = r->c.fe_last;
+    struct lab_report *rep = r->rep;
+    uint64_t counted[SL_KTX_MAX] = {0}, left[SL_KTX_MAX], total = 0;
+    char pcap[PATH_MAX + 32], why[sizeof(rep->left_out_why)] = "";
+    struct sl_ktx_link link;
+    size_t used = 0;
+    bool same = true;
+    for (int v = SL_KTX_RUNT; v < SL_KTX_MAX; v++) {
+        char path[64];
+        snprintf(path, sizeof(path), "drops.%s", sl_ktx_name((enum sl_ktx_verdict)v));
+        total += counted[v] = lab_json_u64(s, path);
+    }
+    if (total == 0)
+        return -ENOENT;
+    if (fe_kernel_link(s, &link) < 0) {
+        lab_report_event(rep, "the frontend's kernel links differ in MTU or ring slot: which "
+                              "frames they dropped cannot be told from the pcap, so the "
+                              "reference is the standalone run over every frame");
+        return -EINVAL;
+    }
+    snprintf(pcap, sizeof(pcap), "%s/delivered.pcap", r->out);
+    if (lab_deliver_write(r->c.pcap, pcap, &link, left, stderr) < 0)
+        return -EIO;
+    for (int v = SL_KTX_RUNT; v < SL_KTX_MAX; v++) {
+        same &= left[v] == counted[v];
+        if (counted[v] && used < sizeof(why))
+            used += (size_t)snprintf(why + used, sizeof(why) - used, "%s%s %llu", used ? ", " : "",
+                                     sl_ktx_name((enum sl_ktx_verdict)v),
+                                     (unsigned long long)counted[v]);
+    }
+    if (!same) {
+        lab_report_event(
+            rep,
+            "the frontend counted %s dropped before the workers, but the pcap holds "
+            "%llu runt, %llu vlan_runt, %llu oversize, %llu snapped frames: the "
+            "reference is the standalone run over every frame",
+            why, (unsigned long long)left[SL_KTX_RUNT], (unsigned long long)left[SL_KTX_VLAN_RUNT],
+            (unsigned long long)left[SL_KTX_OVERSIZE], (unsigned long long)left[SL_KTX_SNAPPED]);
+        return -EINVAL;
+    }
+    char *argv[] = {r->c.node_bin, "standalone",     "-r", pcap, "-C",
+                    "--log-dir",   r->delivered_dir, NULL};
+    lab_progress(&r->c, "standalone reference over the %llu delivered frames",
+                 (unsigned long long)left[SL_KTX_OK]);
+    int rc = lab_mkdir_p(r->delivered_dir, 0755);
+    if (rc == 0)
+        rc = lab_spawn(&r->c, "standalone-delivered", NULL, argv, false, &r->sa);
+    r->sa_started = rc == 0;
+    if (rc == 0)
+        rc = wait_standalone(r);
+    lab_progress_done(&r->c);
+    if (rc < 0 ||
+        lab_equiv_compare(r->standalone_dir, r->delivered_dir, flags, &rep->explained, stderr) < 0)
+        return rc < 0 ? rc : -EIO;
+    rep->explained_done = true;
+    rep->left_out = total;
+    snprintf(rep->left_out_why, sizeof(rep->left_out_why), "%s", why);
+    return 0;
+}
+
 static int finish(struct replay *r)
 {
     struct lab_report *rep = r->rep;
@@ -640,7 +888,20 @@ static int finish(struct replay *r)
                               "compared, nor elapsed times in texts ('in 0m2s') -- the "
                               "workers stamp packets as they arrive, the standalone run "
                               "reads the pcap's times");
-    if (lab_equiv_compare(r->cluster_dir, r->standalone_dir, flags, &rep->eq, stderr) == 0)
+    const char *ref = r->standalone_dir;
+    if (r->c.live && delivered_reference(r, flags) == 0) {
+        ref = r->delivered_dir;
+        uint64_t rows = 0;
+        for (unsigned i = 0; i < rep->explained.n; i++)
+            rows += rep->explained.logs[i].only_a + rep->explained.logs[i].only_b;
+        lab_report_event(rep,
+                         "live mode: verdict against a standalone run over the frames the "
+                         "kernel links deliver; %llu frames counted as dropped before the "
+                         "workers (%s) explain %llu rows of the run over every frame",
+                         (unsigned long long)rep->left_out, rep->left_out_why,
+                         (unsigned long long)rows);
+    }
+    if (lab_equiv_compare(r->cluster_dir, ref, flags, &rep->eq, stderr) == 0)
         rep->eq_done = true;
     lab_report_finish(rep);
     rep->wall_s = lab_now() - r->t0;
@@ -687,6 +948,7 @@ static int out_dirs(struct replay *r)
     }
     snprintf(r->cluster_dir, sizeof(r->cluster_dir), "%s/cluster", r->out);
     snprintf(r->standalone_dir, sizeof(r->standalone_dir), "%s/standalone", r->out);
+    snprintf(r->delivered_dir, sizeof(r->delivered_dir), "%s/standalone-delivered", r->out);
     snprintf(c->loggers_dir, sizeof(c->loggers_dir), "%s/loggers", r->out);
     if (o->split_input)
         snprintf(c->split_dir, sizeof(c->split_dir), "%s", o->split_input);
@@ -694,7 +956,8 @@ static int out_dirs(struct replay *r)
         snprintf(c->split_dir, sizeof(c->split_dir), "%s/split", r->out);
     /* a stale earlier run's output must not be mistaken for this one's */
     if (rm_tree(r->cluster_dir) < 0 || rm_tree(r->standalone_dir) < 0 ||
-        rm_tree(c->loggers_dir) < 0 || (!o->split_input && rm_tree(c->split_dir) < 0)) {
+        rm_tree(r->delivered_dir) < 0 || rm_tree(c->loggers_dir) < 0 ||
+        (!o->split_input && rm_tree(c->split_dir) < 0)) {
         fprintf(stderr, "sluicectl: cannot clear the output directory %s\n", r->out);
         return -EIO;
     }
@@ -861,9 +1124,12 @@ static void cleanup(struct replay *r)
         }
         lab_run_close(&c->run);
     }
+    lab_view_close(r->view);
     lab_json_free(c->fe_last);
     if (r->rep && r->rep->eq_done)
         lab_equiv_free(&r->rep->eq);
+    if (r->rep && r->rep->explained_done)
+        lab_equiv_free(&r->rep->explained);
     free(r->rep);
     free(c->t);
 }

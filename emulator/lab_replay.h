@@ -6,7 +6,10 @@
  * is ready) reads those files and talks over 127.0.0.1; a standalone
  * reference run reads PCAP itself. Live mode (root) uses the namespaces of
  * `sluicectl up` (brought up if needed): workers sniff their veth NICs with
- * libpcap and BPF 'ether dst MAC', the frontend sends through net_af_packet.
+ * libpcap and BPF 'ether dst MAC', the frontend sends through net_af_packet,
+ * and worker liveness follows the manager's view (lab_view.h): a worker the
+ * manager drops for missed heartbeats is marked down at the frontend
+ * (`down K`, only its flows move), one it takes back is marked up again.
  *
  * Then: wait for the drain, stop in reverse order, collect the merged logs
  * into OUT/cluster/ and the standalone's into OUT/standalone/, compare them

@@ -120,6 +120,35 @@ int lab_report_notices(struct lab_report *r, const char *dir)
 
 /* ---- text ---------------------------------------------------------------- */
 
+/* Live mode, frames left out of the reference: the rows they account for. */
+static uint64_t explained_rows(const struct lab_report *r)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; r->explained_done && i < r->explained.n; i++)
+        n += r->explained.logs[i].only_a + r->explained.logs[i].only_b;
+    return n;
+}
+
+static void print_explained(const struct lab_report *r, FILE *out)
+{
+    if (!r->explained_done)
+        return;
+    fprintf(out,
+            "\nexplained by counted drops: %llu frames the frontend counted as dropped before the "
+            "workers (%s) are left out of the standalone reference; the standalone run over every "
+            "frame differs from it by %llu rows:\n",
+            U(r->left_out), r->left_out_why, U(explained_rows(r)));
+    for (unsigned i = 0; i < r->explained.n; i++) {
+        const struct lab_equiv_log *l = &r->explained.logs[i];
+        if (!l->only_a && !l->only_b)
+            continue;
+        fprintf(out, "  %-16s %8llu rows only with those frames, %llu only without them\n", l->path,
+                U(l->only_a), U(l->only_b));
+        for (unsigned k = 0; k < l->n_ex_a && k < 2; k++)
+            fprintf(out, "      e.g. %s\n", l->ex_a[k]);
+    }
+}
+
 void lab_report_print(const struct lab_report *r, FILE *out)
 {
     fprintf(out, "\n== sluice replay report: %s through %s (%s mode, hash %s, speed %s)\n", r->pcap,
@@ -163,9 +192,11 @@ void lab_report_print(const struct lab_report *r, FILE *out)
     }
     fputc('\n', out);
     if (r->eq_done)
-        lab_equiv_print(&r->eq, "cluster", "standalone", out);
+        lab_equiv_print(&r->eq, "cluster",
+                        r->explained_done ? "standalone (delivered frames)" : "standalone", out);
     else
         fprintf(out, "equivalence: not computed\n");
+    print_explained(r, out);
     fprintf(out, "\nverdict: %s\n", lab_report_ok(r) ? "OK" : "FAILED");
 }
 
@@ -201,6 +232,35 @@ static void json_equiv(const struct lab_report *r, FILE *f)
         fputs("]}", f);
     }
     fputc(']', f);
+}
+
+static void json_explained(const struct lab_report *r, FILE *f)
+{
+    json_kv_str(f, "reference", r->explained_done ? "delivered frames" : "all frames", true);
+    if (!r->explained_done)
+        return;
+    fprintf(f, ",\"left_out_frames\":%llu", U(r->left_out));
+    json_kv_str(f, "left_out_reasons", r->left_out_why, true);
+    fprintf(f, ",\"explained_by_counted_drops\":{\"rows\":%llu,\"logs\":[", U(explained_rows(r)));
+    bool first = true;
+    for (unsigned i = 0; i < r->explained.n; i++) {
+        const struct lab_equiv_log *l = &r->explained.logs[i];
+        if (!l->only_a && !l->only_b)
+            continue;
+        fputs(first ? "{" : ",{", f);
+        first = false;
+        json_kv_str(f, "log", l->path, false);
+        fprintf(f,
+                ",\"rows_all_frames\":%llu,\"rows_delivered\":%llu,\"only_with_all_frames\":%llu,"
+                "\"only_without\":%llu,\"examples\":[",
+                U(l->rows_a), U(l->rows_b), U(l->only_a), U(l->only_b));
+        for (unsigned k = 0; k < l->n_ex_a + l->n_ex_b; k++) {
+            fputs(k ? "," : "", f);
+            lab_json_write_str(f, k < l->n_ex_a ? l->ex_a[k] : l->ex_b[k - l->n_ex_a]);
+        }
+        fputs("]}", f);
+    }
+    fputs("]}", f);
 }
 
 int lab_report_write_json(const struct lab_report *r, const char *path)
@@ -262,6 +322,7 @@ int lab_report_write_json(const struct lab_report *r, const char *path)
     }
     fputc(']', f);
     json_equiv(r, f);
+    json_explained(r, f);
     fputs("}\n", f);
     return fclose(f) == 0 ? 0 : -errno;
 }
@@ -293,45 +354,101 @@ static void html(FILE *f, const char *s)
     }
 }
 
-/* Bars of packets per worker, scaled to the largest; a line at the mean. */
-static void svg_chart(const struct lab_report *r, FILE *f)
+/* ---- the per-worker load chart ---- */
+
+#define SVG_SERIES 3
+static const char *const svg_series[SVG_SERIES] = {"packets", "bytes", "connections"};
+static const char *const svg_fill[SVG_SERIES] = {"#2e86c1", "#28b463", "#8e44ad"};
+
+enum { SVG_LEFT = 10, SVG_BAR_H = 110, SVG_HEAD = 30, SVG_PANEL = SVG_HEAD + SVG_BAR_H + 16 };
+
+static uint64_t svg_value(const struct lab_report_worker *w, int s)
 {
-    const int bar_w = 36, gap = 14, left = 70, top = 20, height = 220;
-    uint64_t max = 1, sum = 0;
+    return s == 0 ? w->pkts : s == 1 ? w->bytes : w->conns;
+}
+
+/* One panel: a bar per worker scaled to the panel's own largest value,
+ * labelled with its value, and a dashed line at the mean. The figures ride
+ * along as data-* attributes for scripts and tests. */
+static void svg_panel(const struct lab_report *r, FILE *f, int s, int y0, int pitch, int width)
+{
+    uint64_t max = 0, sum = 0;
     for (unsigned i = 0; i < r->n_workers; i++) {
-        sum += r->w[i].pkts;
-        if (r->w[i].pkts > max)
-            max = r->w[i].pkts;
+        uint64_t v = svg_value(&r->w[i], s);
+        sum += v;
+        max = v > max ? v : max;
     }
-    int width = left + (int)r->n_workers * (bar_w + gap) + gap;
+    int base = y0 + SVG_HEAD + SVG_BAR_H, bar_w = pitch - 12;
+    fprintf(f, "<g class=\"series\" data-series=\"%s\" data-max=\"%llu\" data-height=\"%d\">\n",
+            svg_series[s], U(max), SVG_BAR_H);
     fprintf(f,
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-            "role=\"img\" aria-label=\"packets per worker\">\n",
-            width, height + top + 60);
-    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", left,
-            top + height, width, top + height);
-    fprintf(f, "<text x=\"4\" y=\"%d\" font-size=\"11\">%llu</text>\n", top + 4, U(max));
-    fprintf(f, "<text x=\"4\" y=\"%d\" font-size=\"11\">0</text>\n", top + height);
+            "<text x=\"%d\" y=\"%d\" font-size=\"12\" font-weight=\"bold\">%s per worker "
+            "(max %llu)</text>\n",
+            SVG_LEFT, y0 + 14, svg_series[s], U(max));
+    fprintf(f, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#333\"/>\n", SVG_LEFT, base,
+            width - SVG_LEFT, base);
     for (unsigned i = 0; i < r->n_workers; i++) {
-        int h = (int)((double)r->w[i].pkts / (double)max * height + 0.5);
-        int x = left + gap + (int)i * (bar_w + gap);
-        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"><title>", x,
-                top + height - h, bar_w, h, r->w[i].killed ? "#c0392b" : "#2e86c1");
+        uint64_t v = svg_value(&r->w[i], s);
+        int h = max ? (int)((double)v / (double)max * SVG_BAR_H + 0.5) : 0;
+        int x = SVG_LEFT + (int)i * pitch + 6;
+        fputs("<g class=\"bar\" data-worker=\"", f);
         html(f, r->w[i].name);
-        fprintf(f, ": %llu packets, %llu bytes, %llu connections</title></rect>\n", U(r->w[i].pkts),
-                U(r->w[i].bytes), U(r->w[i].conns));
-        fprintf(f, "<text x=\"%d\" y=\"%d\" font-size=\"10\" transform=\"rotate(45 %d %d)\">", x,
-                top + height + 14, x, top + height + 14);
+        fprintf(f, "\" data-value=\"%llu\"><title>", U(v));
         html(f, r->w[i].name);
-        fputs("</text>\n", f);
+        fprintf(f, ": %llu %s%s</title>\n", U(v), svg_series[s], r->w[i].killed ? " (killed)" : "");
+        fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>\n", x,
+                base - h, bar_w, h, r->w[i].killed ? "#c0392b" : svg_fill[s]);
+        fprintf(f,
+                "<text class=\"value\" x=\"%d\" y=\"%d\" font-size=\"9\" "
+                "text-anchor=\"middle\">%llu</text></g>\n",
+                x + bar_w / 2, base - h - 3, U(v));
     }
-    if (r->n_workers && sum) {
-        int y = top + height - (int)((double)sum / r->n_workers / (double)max * height + 0.5);
+    if (max && r->n_workers) {
+        double mean = (double)sum / r->n_workers;
+        int y = base - (int)(mean / (double)max * SVG_BAR_H + 0.5);
         fprintf(f,
                 "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#e67e22\" "
                 "stroke-dasharray=\"4 3\"/>\n<text x=\"%d\" y=\"%d\" font-size=\"10\" "
-                "fill=\"#e67e22\">mean</text>\n",
-                left, y, width, y, width - 34, y - 3);
+                "fill=\"#e67e22\" text-anchor=\"end\">mean %.0f</text>\n",
+                SVG_LEFT, y, width - SVG_LEFT, y, width - SVG_LEFT, y0 + 14, mean);
+    }
+    fputs("</g>\n", f);
+}
+
+/* Packets, bytes and connections per worker: three panels over the same
+ * worker columns, names under the last. A standalone SVG document (its own
+ * namespace, size and title), no script. */
+static void svg_chart(const struct lab_report *r, FILE *f)
+{
+    /* a column fits the widest value label (about 6 px a digit at 9 px) */
+    int digits = 1;
+    for (unsigned i = 0; i < r->n_workers; i++)
+        for (int s = 0; s < SVG_SERIES; s++) {
+            char num[24];
+            int n = snprintf(num, sizeof(num), "%llu", U(svg_value(&r->w[i], s)));
+            digits = n > digits ? n : digits;
+        }
+    int pitch = 6 * digits + 16 > 48 ? 6 * digits + 16 : 48;
+    int width = 2 * SVG_LEFT + (int)r->n_workers * pitch + 70; /* room for "mean N" */
+    if (width < 340)
+        width = 340; /* the panel titles */
+    int names_y = SVG_SERIES * SVG_PANEL;
+    int height = names_y + 70;
+    fprintf(f,
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%d\" "
+            "height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" font-family=\"sans-serif\">\n"
+            "<title>Per-worker load: packets, bytes and connections</title>\n",
+            width, height, width, height);
+    for (int s = 0; s < SVG_SERIES; s++)
+        svg_panel(r, f, s, s * SVG_PANEL, pitch, width);
+    for (unsigned i = 0; i < r->n_workers; i++) {
+        int x = SVG_LEFT + (int)i * pitch + 6;
+        fprintf(f,
+                "<text class=\"worker\" x=\"%d\" y=\"%d\" font-size=\"10\" "
+                "transform=\"rotate(30 %d %d)\">",
+                x, names_y + 12, x, names_y + 12);
+        html(f, r->w[i].name);
+        fputs("</text>\n", f);
     }
     fputs("</svg>\n", f);
 }
@@ -434,6 +551,37 @@ static void html_equiv(const struct lab_report *r, FILE *f)
     }
 }
 
+static void html_explained(const struct lab_report *r, FILE *f)
+{
+    char a[32], b[32], c[32], d[32];
+    if (!r->explained_done)
+        return;
+    fprintf(f,
+            "<h2>Explained by counted drops</h2>\n<p>%llu frames the frontend counted as dropped "
+            "before the workers (",
+            U(r->left_out));
+    html(f, r->left_out_why);
+    fprintf(f,
+            ") are left out of the standalone reference above. The standalone run over every "
+            "frame differs from it by %llu rows:</p>\n<table>\n",
+            U(explained_rows(r)));
+    html_row(f,
+             (const char *[]){"log", "rows (every frame)", "rows (delivered)",
+                              "only with those frames", "only without them"},
+             5, true);
+    for (unsigned i = 0; i < r->explained.n; i++) {
+        const struct lab_equiv_log *l = &r->explained.logs[i];
+        if (!l->only_a && !l->only_b)
+            continue;
+        snprintf(a, sizeof(a), "%llu", U(l->rows_a));
+        snprintf(b, sizeof(b), "%llu", U(l->rows_b));
+        snprintf(c, sizeof(c), "%llu", U(l->only_a));
+        snprintf(d, sizeof(d), "%llu", U(l->only_b));
+        html_row(f, (const char *[]){l->path, a, b, c, d}, 5, false);
+    }
+    fputs("</table>\n", f);
+}
+
 int lab_report_write_html(const struct lab_report *r, const char *path)
 {
     FILE *f = fopen(path, "w");
@@ -461,10 +609,11 @@ int lab_report_write_html(const struct lab_report *r, const char *path)
             lab_report_ok(r) ? "ok" : "bad", lab_report_ok(r) ? "OK" : "FAILED",
             r->eq_done && r->eq.equivalent ? "yes" : "no", U(r->split_conns),
             r->accounted ? "yes" : "no");
-    fputs("<h2>Per-worker load (packets)</h2>\n", f);
+    fputs("<h2>Per-worker load: packets, bytes and connections</h2>\n", f);
     svg_chart(r, f);
     html_tables(r, f);
     html_equiv(r, f);
+    html_explained(r, f);
     fputs("</body></html>\n", f);
     return fclose(f) == 0 ? 0 : -errno;
 }

@@ -8,7 +8,12 @@
  *     `drops` (stage, reason, count), `accounting` (per stage: in, out,
  *     dropped, ok), `split_examples`, `notices`, `events` (e.g. a killed
  *     worker and the loss window it caused) and `equivalence` (per log: rows
- *     on each side, rows only in the cluster, only in standalone, examples),
+ *     on each side, rows only in the cluster, only in standalone, examples);
+ *     `reference` ("all frames", or "delivered frames" when live-mode drops
+ *     counted before the workers left frames out of the standalone
+ *     reference: then also `left_out_frames` and
+ *     `explained_by_counted_drops`, per log the rows of the standalone run
+ *     over every frame that those frames alone account for),
  *   - OUT/report.html: the same, readable, with an inline SVG bar chart of
  *     per-worker load; no script, no external asset.
  */
@@ -74,6 +79,16 @@ struct lab_report {
     struct lab_equiv eq;
     bool eq_done;
     bool accounted; /* every accounting stage balances */
+
+    /* Live mode, when the frontend counted frames its kernel links would
+     * lose (lab_deliver.h): eq then compares the cluster with a standalone
+     * run over the frames the links delivered, and `explained` compares the
+     * standalone run over every frame (a) with that one (b): the rows the
+     * left-out frames alone account for. */
+    bool explained_done;
+    struct lab_equiv explained;
+    uint64_t left_out;      /* frames left out of the reference */
+    char left_out_why[160]; /* "runt 133, vlan_runt 170, snapped 129" */
 };
 
 /* Adds a drop / an accounting line / an event (silently full after MAX). */

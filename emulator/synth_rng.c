@@ -1,11 +1,10 @@
 #include "synth_rng.h"
 
+#include "sl_rng.h"
+
 uint64_t sl_syn_mix64(uint64_t x)
 {
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
+    return sl_rng_mix64(x);
 }
 
 void sl_syn_rng_seed(struct sl_syn_rng *r, uint64_t seed)
@@ -20,24 +19,9 @@ void sl_syn_rng_seed(struct sl_syn_rng *r, uint64_t seed)
         r->s[0] = 1;
 }
 
-static inline uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 uint64_t sl_syn_rng_next(struct sl_syn_rng *r)
 {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
+    return sl_rng_next(r->s);
 }
 
 uint64_t sl_syn_rng_below(struct sl_syn_rng *r, uint64_t n)

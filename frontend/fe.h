@@ -28,6 +28,7 @@
 #include <rte_spinlock.h>
 
 #include "args.h"
+#include "sl_ktx.h"
 #include "sl_lb.h"
 #include "sl_pkt.h"
 #include "sl_rdv.h"
@@ -70,6 +71,12 @@ enum fe_drop {
     FE_DROP_NO_WORKER = 0, /* no live worker */
     FE_DROP_SHAPER,        /* egress link over its rate, queue full */
     FE_DROP_TX_FULL,       /* the output port did not take the frame */
+    /* Only before TX to a kernel port (net_af_packet, net_tap), which would
+     * lose these frames without a count (sl_ktx.h): */
+    FE_DROP_RUNT,      /* shorter than an Ethernet header */
+    FE_DROP_VLAN_RUNT, /* a VLAN tag cut short: the far end frees it before any capture */
+    FE_DROP_OVERSIZE,  /* longer than the link's MTU (+ header) or its ring slot */
+    FE_DROP_SNAPPED,   /* captured shorter than on the wire (pcap caplen < len) */
     FE_DROP_MAX
 };
 const char *fe_drop_name(enum fe_drop d);
@@ -96,6 +103,12 @@ struct fe_egress {
     struct fe_shaper *shaper; /* NULL when unshaped */
     uint16_t n_txq;
     bool txq_shared; /* fewer TX queues than forwarding lcores */
+    /* A kernel port (ports.c): frames it would lose uncounted are dropped
+     * and counted before TX (sl_ktx.h). */
+    bool kernel;
+    struct sl_ktx_link ktx;
+    uint32_t ktx_fast_max;
+    int only_worker; /* the one worker behind this link, or -1 (several, none) */
     rte_spinlock_t txq_lock[FE_MAX_LCORES];
 };
 
@@ -113,11 +126,14 @@ struct fe_in_stats {
 
 struct fe_w_stats {
     uint64_t pkts, bytes;
+    uint64_t dropped; /* of pkts: frames its link did not send (kernel checks, tx_full) */
 };
 
 struct fe_e_stats {
     uint64_t pkts, bytes, tx_drops, shaper_drops, shaper_drop_bytes;
-    uint64_t queued; /* in snapshots only: the link's shaper queue then */
+    uint64_t refused;      /* kernel port: frames dropped by the sl_ktx checks */
+    uint64_t unattributed; /* dropped frames with no worker MAC on a shared link */
+    uint64_t queued;       /* in snapshots only: the link's shaper queue then */
 };
 
 /* Everything one forwarding lcore counts; only it writes. */

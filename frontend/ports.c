@@ -2,11 +2,16 @@
 #include "ports.h"
 
 #include <errno.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
 #include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <rte_dev.h>
 #include <rte_devargs.h>
@@ -342,11 +347,81 @@ static int start_port(struct fe_app *app, uint16_t p, char *err, size_t errlen)
     return 0;
 }
 
+static int kv_u32(const char *key, const char *value, void *opaque)
+{
+    (void)key;
+    *(uint32_t *)opaque = (uint32_t)strtoul(value, NULL, 0);
+    return 0;
+}
+
+/* net_af_packet's framesz= (its default: 2048). */
+static uint32_t af_packet_framesz(const struct rte_eth_dev_info *di)
+{
+    uint32_t framesz = 2048;
+    const struct rte_devargs *da = di->device ? rte_dev_devargs(di->device) : NULL;
+    struct rte_kvargs *kv = da && da->args ? rte_kvargs_parse(da->args, NULL) : NULL;
+    if (kv != NULL) {
+        rte_kvargs_process(kv, "framesz", kv_u32, &framesz);
+        rte_kvargs_free(kv);
+    }
+    return framesz;
+}
+
+/* The MTU of the kernel interface with this index (in our namespace); 0 when
+ * unknown. */
+static uint32_t kernel_mtu(unsigned if_index)
+{
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof(ifr));
+    if (if_index == 0 || if_indextoname(if_index, ifr.ifr_name) == NULL)
+        return 0;
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0)
+        return 0;
+    int rc = ioctl(s, SIOCGIFMTU, &ifr);
+    close(s);
+    return rc == 0 && ifr.ifr_mtu > 0 ? (uint32_t)ifr.ifr_mtu : 0;
+}
+
+/* Links out of kernel ports check each frame before TX (sl_ktx.h, fwd.c):
+ * net_af_packet sends through the interface (its MTU, and DPDK's ring slot:
+ * framesz less the tpacket2 header), net_tap writes to the kernel (DPDK's
+ * own limit: its MTU + 22). Every other driver keeps every frame. */
+static void kernel_links(struct fe_app *app)
+{
+    for (unsigned e = 0; e < app->n_egress; e++) {
+        struct fe_egress *eg = &app->egress[e];
+        struct rte_eth_dev_info di;
+        unsigned nw = 0;
+        eg->only_worker = -1;
+        for (unsigned w = 0; w < app->n_workers; w++)
+            if (app->worker_egress[w] == (int)e && nw++ == 0)
+                eg->only_worker = (int)w;
+        if (nw != 1)
+            eg->only_worker = -1;
+        if (eg->port < 0 || rte_eth_dev_info_get((uint16_t)eg->port, &di) != 0)
+            continue;
+        memset(&eg->ktx, 0, sizeof(eg->ktx));
+        if (strcmp(di.driver_name, "net_af_packet") == 0) {
+            eg->kernel = true;
+            eg->ktx.mtu = kernel_mtu(di.if_index);
+            eg->ktx.room = af_packet_framesz(&di) - (TPACKET2_HDRLEN - sizeof(struct sockaddr_ll));
+        } else if (strcmp(di.driver_name, "net_tap") == 0) {
+            uint16_t mtu = RTE_ETHER_MTU;
+            rte_eth_dev_get_mtu((uint16_t)eg->port, &mtu);
+            eg->kernel = true;
+            eg->ktx.room = (uint32_t)mtu + RTE_ETHER_HDR_LEN + RTE_ETHER_CRC_LEN + RTE_VLAN_HLEN;
+        }
+        eg->ktx_fast_max = sl_ktx_fast_max(&eg->ktx);
+    }
+}
+
 int fe_ports_start(struct fe_app *app, char *err, size_t errlen)
 {
     for (uint16_t p = 0; p < FE_MAX_PORTS; p++)
         if (app->port_used[p] && start_port(app, p, err, errlen) < 0)
             return -EINVAL;
+    kernel_links(app);
     return 0;
 }
 

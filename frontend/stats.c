@@ -1,10 +1,13 @@
 /* stats: see stats.h. */
 #include "stats.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -14,7 +17,8 @@
 
 const char *fe_drop_name(enum fe_drop d)
 {
-    static const char *const names[FE_DROP_MAX] = {"no_worker", "shaper", "tx_full"};
+    static const char *const names[FE_DROP_MAX] = {"no_worker", "shaper",   "tx_full", "runt",
+                                                   "vlan_runt", "oversize", "snapped"};
     return d < FE_DROP_MAX ? names[d] : "?";
 }
 
@@ -164,16 +168,69 @@ static void collect_lcores(struct fe_app *app, struct fe_snap *s)
         for (unsigned w = 0; w < app->n_workers; w++) {
             s->w[w].pkts += FE_GET(st->w[w].pkts);
             s->w[w].bytes += FE_GET(st->w[w].bytes);
+            s->w[w].dropped += FE_GET(st->w[w].dropped);
         }
         for (unsigned e = 0; e < app->n_egress; e++) {
             s->e[e].pkts += st->e[e].pkts;
             s->e[e].bytes += st->e[e].bytes;
             s->e[e].tx_drops += st->e[e].tx_drops;
+            s->e[e].refused += st->e[e].refused;
+            s->e[e].unattributed += st->e[e].unattributed;
             s->e_shaper_drops[e] += st->e[e].shaper_drops;
             s->e_shaper_drop_bytes[e] += st->e[e].shaper_drop_bytes;
         }
     }
     free(st);
+}
+
+/* Frames the kernel had no room for in an AF_PACKET input's RX ring, per
+ * port. DPDK 22.11's net_af_packet leaves imissed at 0: only the kernel
+ * counts these (PACKET_STATISTICS, zeroed by each read, so they add up
+ * here). The sockets are this process's own: found in /proc/self/fd, matched
+ * to the port by interface index. Called under app->stats_lock. */
+static uint64_t sock_missed[FE_MAX_PORTS];
+
+static void poll_socket_missed(struct fe_app *app)
+{
+    unsigned ifindex[FE_MAX_PORTS] = {0};
+    bool any = false;
+    for (unsigned p = 0; p < app->n_in; p++) {
+        struct rte_eth_dev_info di;
+        uint16_t port = app->in_ports[p];
+        if (rte_eth_dev_info_get(port, &di) == 0 && strcmp(di.driver_name, "net_af_packet") == 0 &&
+            di.if_index > 0) {
+            ifindex[port] = di.if_index;
+            any = true;
+        }
+    }
+    DIR *d = any ? opendir("/proc/self/fd") : NULL;
+    if (d == NULL)
+        return;
+    for (struct dirent *de; (de = readdir(d)) != NULL;) {
+        char *end;
+        long fd = strtol(de->d_name, &end, 10);
+        int dom = 0;
+        socklen_t len = sizeof(dom);
+        if (*end != '\0' || end == de->d_name || fd < 0 || fd == dirfd(d) ||
+            getsockopt((int)fd, SOL_SOCKET, SO_DOMAIN, &dom, &len) < 0 || dom != AF_PACKET)
+            continue;
+        struct sockaddr_ll sll;
+        socklen_t sl = sizeof(sll);
+        memset(&sll, 0, sizeof(sll));
+        if (getsockname((int)fd, (struct sockaddr *)&sll, &sl) < 0 || sll.sll_ifindex <= 0)
+            continue;
+        for (unsigned p = 0; p < FE_MAX_PORTS; p++) {
+            struct tpacket_stats_v3 st;
+            socklen_t stl = sizeof(st);
+            if (ifindex[p] != (unsigned)sll.sll_ifindex)
+                continue;
+            memset(&st, 0, sizeof(st));
+            if (getsockopt((int)fd, SOL_PACKET, PACKET_STATISTICS, &st, &stl) == 0)
+                sock_missed[p] += st.tp_drops;
+            break;
+        }
+    }
+    closedir(d);
 }
 
 int fe_stats_collect(struct fe_app *app, struct fe_snap *s)
@@ -189,6 +246,9 @@ int fe_stats_collect(struct fe_app *app, struct fe_snap *s)
     s->elapsed_s = app->start_tsc ? (double)(rte_rdtsc() - app->start_tsc) / app->tsc_hz : 0;
     rte_spinlock_lock(&app->stats_lock);
     collect_lcores(app, s);
+    poll_socket_missed(app);
+    for (unsigned p = 0; p < app->n_in; p++)
+        s->port_missed[p] = sock_missed[app->in_ports[p]];
     rte_spinlock_unlock(&app->stats_lock);
     for (unsigned e = 0; e < app->n_egress; e++) {
         s->queued += s->e_queued[e];
@@ -206,7 +266,8 @@ int fe_stats_collect(struct fe_app *app, struct fe_snap *s)
         for (unsigned i = 0; i < app->n_inputs; i++)
             from_pcap |= app->inputs[i].port == app->in_ports[p] && app->inputs[i].pcapr;
         if (!from_pcap && rte_eth_stats_get(app->in_ports[p], &es) == 0)
-            s->rx_missed += es.imissed + es.rx_nombuf;
+            s->port_missed[p] += es.imissed + es.rx_nombuf;
+        s->rx_missed += s->port_missed[p];
     }
     for (unsigned d = 0; d < FE_DROP_MAX; d++)
         s->drops_total += s->drops[d];
@@ -294,8 +355,8 @@ static void json_workers(struct fe_app *app, const struct fe_snap *s, FILE *f)
                 app->worker_egress[w]);
         if (eg->port >= 0)
             fprintf(f, "\"port\":%d,", eg->port);
-        fprintf(f, "\"packets\":%llu,\"bytes\":%llu,\"flows\":%.0f}", U(s->w[w].pkts),
-                U(s->w[w].bytes), s->flows[w]);
+        fprintf(f, "\"packets\":%llu,\"bytes\":%llu,\"dropped\":%llu,\"flows\":%.0f}",
+                U(s->w[w].pkts), U(s->w[w].bytes), U(s->w[w].dropped), s->flows[w]);
     }
     fputc(']', f);
 }
@@ -317,9 +378,15 @@ static void json_egress(struct fe_app *app, const struct fe_snap *s, FILE *f)
         }
         fprintf(f,
                 "\"rate_bps\":%llu,\"sent\":%llu,\"bytes\":%llu,\"shaper_drops\":%llu,"
-                "\"shaper_drop_bytes\":%llu,\"tx_drops\":%llu,\"queued\":%llu}",
+                "\"shaper_drop_bytes\":%llu,\"tx_drops\":%llu,\"queued\":%llu",
                 U(eg->rate_bps), U(s->e[e].pkts), U(s->e[e].bytes), U(s->e_shaper_drops[e]),
                 U(s->e_shaper_drop_bytes[e]), U(s->e[e].tx_drops), U(s->e_queued[e]));
+        if (eg->kernel)
+            fprintf(f,
+                    ",\"kernel\":true,\"mtu\":%u,\"room\":%u,\"refused\":%llu,"
+                    "\"unattributed\":%llu",
+                    eg->ktx.mtu, eg->ktx.room, U(s->e[e].refused), U(s->e[e].unattributed));
+        fputc('}', f);
     }
     fputc(']', f);
 }
@@ -344,7 +411,15 @@ void fe_stats_json(struct fe_app *app, const struct fe_snap *s, const char *kind
     fprintf(f, "},\"in_flight\":{\"held_fragments\":%llu,\"queued\":%llu},\"balanced\":%s",
             U(s->held), U(s->queued),
             s->in_pkts == s->out_pkts + s->drops_total + s->in_flight ? "true" : "false");
-    fprintf(f, ",\"rx_missed\":%llu,\"imbalance\":%.4f", U(s->rx_missed), s->imbalance);
+    fprintf(f, ",\"rx_missed\":%llu,\"rx_missed_ports\":[", U(s->rx_missed));
+    for (unsigned p = 0; p < app->n_in; p++) {
+        char name[RTE_ETH_NAME_MAX_LEN] = "";
+        rte_eth_dev_get_name_by_port(app->in_ports[p], name);
+        fprintf(f, "%s{\"port\":%u,\"name\":", p ? "," : "", app->in_ports[p]);
+        json_str(f, name);
+        fprintf(f, ",\"missed\":%llu}", U(s->port_missed[p]));
+    }
+    fprintf(f, "],\"imbalance\":%.4f", s->imbalance);
     fprintf(f,
             ",\"fragments\":{\"inserted\":%llu,\"hits\":%llu,\"held\":%llu,\"released\":%llu,"
             "\"orphans\":%llu,\"evicted\":%llu,\"expired\":%llu},\"icmp_steered\":%llu",

@@ -27,6 +27,9 @@ struct fe_snap {
     uint64_t drops[FE_DROP_MAX], drops_total;
     uint64_t held, queued, in_flight;
     uint64_t rx_missed; /* frames the ports or net_pcap lost before us (not in `in`) */
+    /* per input port (as app->in_ports): imissed + rx_nombuf, and for
+     * net_af_packet the kernel's RX ring drops (PACKET_STATISTICS) */
+    uint64_t port_missed[FE_MAX_PORTS];
     struct sl_lb_stats lb;
     double imbalance;    /* max/mean packets over workers, 0 when nothing was sent */
     double interval_pps; /* set by the caller for interval lines: input rate since the last */

@@ -5,7 +5,10 @@
 # tap0 from the frontend host's namespace all reach the workers (netstats'
 # recvd sums to the frames sent); stop leaves every node stopped and no
 # process behind, the logger having written conn.log; down leaves no
-# namespace, link or process.
+# namespace, link or process. Then unpaced: frames injected while the
+# frontend is stopped (SIGSTOP) overrun its AF_PACKET ring; the kernel's
+# drops are counted (netstats' frontend line, status' drops), so that
+# injected = frontend in + counted kernel drops.
 # Usage: sh lab_ctl.sh BUILD_ROOT SOURCE_ROOT   (root; skips otherwise)
 set -u
 . "$(dirname "$0")/lab_lib.sh"
@@ -80,12 +83,12 @@ sum=-1
 i=0
 while [ $i -lt 40 ]; do
     "$ctl" netstats "$topo" --run-dir "$run" >"$work/netstats.out" 2>&1
-    sum=$(sed -n 's/.* recvd=\([0-9]*\) .*/\1/p' "$work/netstats.out" | awk '{s += $1} END {print s + 0}')
+    sum=$(grep -v '^ *frontend:' "$work/netstats.out" | sed -n 's/.* recvd=\([0-9]*\) .*/\1/p' | awk '{s += $1} END {print s + 0}')
     [ "$sum" -ge "$sent" ] && break
     sleep 0.5
     i=$((i + 1))
 done
-[ "$(grep -c 'recvd=' "$work/netstats.out")" = 4 ] || bad "netstats lists other than 4 workers: $(cat "$work/netstats.out")"
+[ "$(grep -v '^ *frontend:' "$work/netstats.out" | grep -c 'recvd=')" = 4 ] || bad "netstats lists other than 4 workers: $(cat "$work/netstats.out")"
 [ "$sum" = "$sent" ] || { bad "workers received $sum frames, $sent were sent"; cat "$work/netstats.out"; }
 busy=$(sed -n 's/.* recvd=\([1-9][0-9]*\) .*/\1/p' "$work/netstats.out" | wc -l)
 [ "$busy" -ge 2 ] || bad "the frontend spread $pcap over $busy worker(s), expected several"
@@ -93,6 +96,47 @@ busy=$(sed -n 's/.* recvd=\([1-9][0-9]*\) .*/\1/p' "$work/netstats.out" | wc -l)
 "$ctl" status "$topo" --run-dir "$run" >"$work/status-mid.out" 2>&1 || bad "status after traffic exited non-zero"
 fpk=$(awk '$1 == "frontend" {print $6 "/" $7}' "$work/status-mid.out")
 [ "$fpk" = "$sent/0" ] || bad "status: frontend packets/drops $fpk, expected $sent/0"
+
+# 2b. unpaced, into a ring nobody drains: the frontend stopped (SIGSTOP),
+#     web.pcap's 1000 frames at full speed into a 512-frame AF_PACKET ring
+fepid=$(awk '$1 == "frontend" {print $4}' "$work/status-mid.out")
+case $fepid in '' | *[!0-9]*) bad "no frontend pid in status"; fepid= ;; esac
+if [ -n "$fepid" ]; then
+    kill -STOP "$fepid"
+    sent2=$(ip netns exec "$fens" python3 "$src/test/e2e/pcap_inject.py" tap0 "$pcap" --gap-every 0 \
+        2>"$work/inject2.err")
+    kill -CONT "$fepid"
+    case $sent2 in '' | *[!0-9]*) bad "unpaced inject failed: $(cat "$work/inject2.err")"; sent2=0 ;; esac
+    total=$((sent + sent2))
+    i=0
+    while [ $i -lt 40 ]; do
+        "$ctl" netstats "$topo" --run-dir "$run" >"$work/netstats2.out" 2>&1
+        fline=$(grep '^ *frontend:' "$work/netstats2.out")
+        frecv=$(echo "$fline" | sed -n 's/.* recvd=\([0-9]*\) .*/\1/p')
+        fmiss=$(echo "$fline" | sed -n 's/.* dropped=\([0-9]*\) .*/\1/p')
+        [ -n "$frecv" ] && [ $((frecv + fmiss)) -ge "$total" ] && break
+        sleep 0.25
+        i=$((i + 1))
+    done
+    if [ -z "$frecv" ] || [ $((frecv + fmiss)) != "$total" ] || [ "$fmiss" -eq 0 ]; then
+        bad "injected $total, frontend in ${frecv:-?} + kernel drops ${fmiss:-?}: $(cat "$work/netstats2.out")"
+    else
+        echo "ok   unpaced: injected $total = frontend in $frecv + counted kernel drops $fmiss"
+    fi
+    "$ctl" status "$topo" --run-dir "$run" >"$work/status-late.out" 2>&1
+    fpk=$(awk '$1 == "frontend" {print $6 "/" $7}' "$work/status-late.out")
+    [ "$fpk" = "$frecv/$fmiss" ] || bad "status: frontend packets/drops $fpk, netstats said $frecv/$fmiss"
+    # what the frontend read all reached the workers
+    wsum=$(grep -v '^ *frontend:' "$work/netstats2.out" | sed -n 's/.* recvd=\([0-9]*\) .*/\1/p' | awk '{s += $1} END {print s + 0}')
+    i=0
+    while [ "$wsum" -lt "${frecv:-0}" ] && [ $i -lt 20 ]; do
+        sleep 0.5
+        "$ctl" netstats "$topo" --run-dir "$run" >"$work/netstats2.out" 2>&1
+        wsum=$(grep -v '^ *frontend:' "$work/netstats2.out" | sed -n 's/.* recvd=\([0-9]*\) .*/\1/p' | awk '{s += $1} END {print s + 0}')
+        i=$((i + 1))
+    done
+    [ "$wsum" = "${frecv:-0}" ] || bad "the frontend read $frecv frames, the workers received $wsum"
+fi
 
 # 3. stop: every node stopped, no process left, the logger wrote conn rows
 "$ctl" stop "$topo" --run-dir "$run" >"$work/stop.out" 2>&1 || bad "stop failed: $(cat "$work/stop.out")"

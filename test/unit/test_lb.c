@@ -3,10 +3,13 @@
  * fragmented outer IP, liveness, counters. */
 #include <check.h>
 #include <errno.h>
+#include <limits.h>
+#include <pcap/pcap.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "frames.h"
 #include "sl_flow.h"
@@ -742,6 +745,151 @@ START_TEST(counters_add_up)
 }
 END_TEST
 
+/* ---- sl_pkt_fast_v4 + sl_hash_v4 + sl_lb_pick_flow (frontend-dpdk's fast path) ---- */
+
+static const char *const all_modes[] = {"sym5",       "sym3",       "sym2",    "inner-sym5",
+                                        "inner-sym3", "inner-sym2", "toeplitz"};
+#define N_MODES (sizeof(all_modes) / sizeof(all_modes[0]))
+
+struct fast_ctx {
+    struct sl_rdv rdv;
+    struct sl_lb *lb[N_MODES];
+    enum sl_hash_mode mode[N_MODES];
+    unsigned long taken, declined;
+};
+
+static void fast_ctx_init(struct fast_ctx *x)
+{
+    memset(x, 0, sizeof(*x));
+    ck_assert_int_eq(sl_rdv_init(&x->rdv, 8), 0);
+    for (size_t m = 0; m < N_MODES; m++) {
+        ck_assert_int_eq(sl_hash_mode_parse(all_modes[m], &x->mode[m]), 0);
+        struct sl_lb_conf c = {.mode = x->mode[m]};
+        x->lb[m] = sl_lb_new(&c, &x->rdv);
+        ck_assert_ptr_nonnull(x->lb[m]);
+    }
+}
+
+static void fast_ctx_free(struct fast_ctx *x)
+{
+    for (size_t m = 0; m < N_MODES; m++)
+        sl_lb_free(x->lb[m]);
+}
+
+/* When the fast path takes a frame, the full decode must find exactly that
+ * flow with nothing to report, and in every mode the balancer must pick the
+ * same worker by the same hash (what frontend-dpdk relies on). */
+static void check_fast(struct fast_ctx *x, const uint8_t *b, size_t n, const char *what)
+{
+    struct sl_pkt_v4 v;
+    memset(&v, 0x5a, sizeof(v));
+    if (!sl_pkt_fast_v4(b, (uint32_t)n, &v)) {
+        x->declined++;
+        return;
+    }
+    x->taken++;
+    struct sl_pkt p;
+    /* the general walk: the decoder's own fast path shares the test under check */
+    int st = sl_pkt_decode_general(&p, b, (uint32_t)n, 0, SL_DLT_EN10MB);
+    ck_assert_msg(st == SL_STOP_L4 && p.weird == NULL && p.note == NULL && p.n_ip == 1,
+                  "%s: fast path took a frame the decoder reports (%d, %s)", what, st,
+                  p.weird ? p.weird : "-");
+    const struct sl_pkt_ip *ip = &p.ip[0];
+    ck_assert_msg(ip->version == 4 && ip->proto == v.proto && ip->sport == v.sport &&
+                      ip->dport == v.dport && !memcmp(ip->src + 12, v.src, 4) &&
+                      !memcmp(ip->dst + 12, v.dst, 4),
+                  "%s: fast path read another flow", what);
+    ck_assert_msg(!(ip->flags & (SL_IPF_FRAG | SL_IPF_FIRST_FRAG | SL_IPF_ICMP_ERR)),
+                  "%s: fast path took a fragment or ICMP error", what);
+    for (size_t m = 0; m < N_MODES; m++) {
+        uint64_t h = sl_hash_v4(&v, x->mode[m]);
+        ck_assert_msg(h == sl_hash_pkt(&p, x->mode[m]), "%s: %s hash differs", what, all_modes[m]);
+        enum sl_lb_reason why;
+        int w = sl_lb_pick(x->lb[m], &p, 0, NULL, &why);
+        ck_assert_msg(why == SL_LB_FLOW && w == sl_lb_pick_flow(x->lb[m], h), "%s: %s pick differs",
+                      what, all_modes[m]);
+        ck_assert(sl_lb_last_hash(x->lb[m]) == h);
+    }
+}
+
+/* Every cut of test frames of many kinds, and random mutations of them. */
+START_TEST(fast_v4_agrees_with_full_decode)
+{
+    struct fast_ctx x;
+    fast_ctx_init(&x);
+    static const uint8_t protos[] = {6, 17, 1, 132};
+    uint8_t b[2048];
+    for (int it = 0; it < 4000; it++) {
+        struct taddr s = rnd_addr((it & 3) ? 4 : 6), d = rnd_addr(s.v);
+        uint8_t proto = protos[rnd() % 4];
+        size_t n = build_simple(b, &s, &d, proto, (uint16_t)rnd(),
+                                (uint16_t)(rnd() % 5 ? rnd() : 4789), (size_t)(rnd() % 300));
+        if (it % 3 == 0 && n + 4 < sizeof(b)) { /* one 802.1Q tag */
+            memmove(b + 16, b + 12, n - 12);
+            put16(b + 12, 0x8100);
+            put16(b + 14, (uint16_t)rnd());
+            n += 4;
+        }
+        check_fast(&x, b, n, "built");
+        check_fast(&x, b, (size_t)(rnd() % (n + 1)), "cut");
+        for (int k = 0; k < 3; k++) /* mutated headers: the fast path must decline or agree */
+            b[rnd() % (n < 64 ? n : 64)] = (uint8_t)rnd();
+        check_fast(&x, b, n, "mutated");
+    }
+    ck_assert_msg(x.taken > 1000 && x.declined > 1000, "taken %lu declined %lu", x.taken,
+                  x.declined);
+    fast_ctx_free(&x);
+}
+END_TEST
+
+/* The source tree: the first ancestor of the test binary holding pcaps/. */
+static bool pcaps_dir(char *buf, size_t n)
+{
+    char exe[PATH_MAX], probe[PATH_MAX + 32];
+    ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (l <= 0)
+        return false;
+    exe[l] = 0;
+    for (char *sl = strrchr(exe, '/'); sl; sl = strrchr(exe, '/')) {
+        *sl = 0;
+        snprintf(probe, sizeof(probe), "%s/pcaps/mix.pcap", exe);
+        if (access(probe, R_OK) == 0 && strlen(exe) + sizeof("/pcaps") <= n) {
+            memcpy(buf, exe, strlen(exe));
+            memcpy(buf + strlen(exe), "/pcaps", sizeof("/pcaps"));
+            return true;
+        }
+    }
+    return false;
+}
+
+/* Every frame of the project's own captures (all profiles, malformed too). */
+START_TEST(fast_v4_agrees_on_bundled_pcaps)
+{
+    static const char *const names[] = {"web",  "dns",       "scan",      "fragments", "tunnels",
+                                        "vlan", "elephants", "malformed", "synflood",  "mix"};
+    char dir[PATH_MAX];
+    ck_assert_msg(pcaps_dir(dir, sizeof(dir)), "pcaps/ not found above the test binary");
+    struct fast_ctx x;
+    fast_ctx_init(&x);
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        char path[PATH_MAX + 64], err[PCAP_ERRBUF_SIZE];
+        snprintf(path, sizeof(path), "%s/%s.pcap", dir, names[i]);
+        pcap_t *pc = pcap_open_offline(path, err);
+        ck_assert_msg(pc != NULL, "%s", err);
+        struct pcap_pkthdr *h;
+        const u_char *d;
+        while (pcap_next_ex(pc, &h, &d) == 1)
+            check_fast(&x, d, h->caplen, names[i]);
+        pcap_close(pc);
+    }
+    printf("fast_v4_agrees_on_bundled_pcaps: fast path took %lu frames, declined %lu\n", x.taken,
+           x.declined);
+    ck_assert_msg(x.taken > 1000 && x.declined > 100, "taken %lu declined %lu", x.taken,
+                  x.declined);
+    fast_ctx_free(&x);
+}
+END_TEST
+
 static Suite *lb_suite(void)
 {
     Suite *s = suite_create("lb");
@@ -761,6 +909,8 @@ static Suite *lb_suite(void)
     tcase_add_test(tc, liveness_moves_only_dead_workers_flows);
     tcase_add_test(tc, fragment_table_evicts_and_expires);
     tcase_add_test(tc, counters_add_up);
+    tcase_add_test(tc, fast_v4_agrees_with_full_decode);
+    tcase_add_test(tc, fast_v4_agrees_on_bundled_pcaps);
     suite_add_tcase(s, tc);
     return s;
 }
