@@ -513,9 +513,20 @@ static void html_tables(const struct lab_report *r, FILE *f)
     fputs("</ul>\n", f);
 }
 
-static void html_equiv(const struct lab_report *r, FILE *f)
+/* One log's row counts: cluster (or with), standalone (or without), and the
+ * rows found on one side only. */
+static void html_equiv_row(FILE *f, const struct lab_equiv_log *l)
 {
     char a[32], b[32], c[32], d[32];
+    snprintf(a, sizeof(a), "%llu", U(l->rows_a));
+    snprintf(b, sizeof(b), "%llu", U(l->rows_b));
+    snprintf(c, sizeof(c), "%llu", U(l->only_a));
+    snprintf(d, sizeof(d), "%llu", U(l->only_b));
+    html_row(f, (const char *[]){l->path, a, b, c, d}, 5, false);
+}
+
+static void html_equiv(const struct lab_report *r, FILE *f)
+{
     fprintf(f, "<h2>Equivalence with a standalone run: %s</h2>\n<table>\n",
             r->eq_done ? (r->eq.equivalent ? "equivalent" : "DIFFERENT") : "not computed");
     html_row(f,
@@ -524,11 +535,7 @@ static void html_equiv(const struct lab_report *r, FILE *f)
              5, true);
     for (unsigned i = 0; r->eq_done && i < r->eq.n; i++) {
         const struct lab_equiv_log *l = &r->eq.logs[i];
-        snprintf(a, sizeof(a), "%llu", U(l->rows_a));
-        snprintf(b, sizeof(b), "%llu", U(l->rows_b));
-        snprintf(c, sizeof(c), "%llu", U(l->only_a));
-        snprintf(d, sizeof(d), "%llu", U(l->only_b));
-        html_row(f, (const char *[]){l->path, a, b, c, d}, 5, false);
+        html_equiv_row(f, l);
     }
     fputs("</table>\n", f);
     for (unsigned i = 0; r->eq_done && i < r->eq.n; i++) {
@@ -553,7 +560,6 @@ static void html_equiv(const struct lab_report *r, FILE *f)
 
 static void html_explained(const struct lab_report *r, FILE *f)
 {
-    char a[32], b[32], c[32], d[32];
     if (!r->explained_done)
         return;
     fprintf(f,
@@ -573,11 +579,7 @@ static void html_explained(const struct lab_report *r, FILE *f)
         const struct lab_equiv_log *l = &r->explained.logs[i];
         if (!l->only_a && !l->only_b)
             continue;
-        snprintf(a, sizeof(a), "%llu", U(l->rows_a));
-        snprintf(b, sizeof(b), "%llu", U(l->rows_b));
-        snprintf(c, sizeof(c), "%llu", U(l->only_a));
-        snprintf(d, sizeof(d), "%llu", U(l->only_b));
-        html_row(f, (const char *[]){l->path, a, b, c, d}, 5, false);
+        html_equiv_row(f, l);
     }
     fputs("</table>\n", f);
 }
