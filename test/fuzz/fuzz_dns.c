@@ -15,22 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "sl_dns.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
-    } while (0)
-
-static volatile uint64_t sink;
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    return (h ^ v) * 0x100000001b3ull;
-}
 
 static void on_record(void *ctx, const struct sl_log_val *vals)
 {

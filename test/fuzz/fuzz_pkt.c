@@ -10,23 +10,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "fuzz_dlts.h"
 #include "sl_pkt.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
-    } while (0)
-
-static volatile uint64_t sink;
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    return (h ^ v) * 0x100000001b3ull;
-}
 
 static uint64_t touch_layer(const struct sl_pkt_ip *ip, uint32_t len, int idx)
 {

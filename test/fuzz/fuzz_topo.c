@@ -10,24 +10,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fuzz_common.h"
 #include "sl_ini.h"
 #include "sl_topo.h"
 #include "sl_wire.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
-    } while (0)
-
-static volatile uint64_t sink;
-
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-    return (h ^ v) * 0x100000001b3ull;
-}
 
 static void touch_ini(const struct sl_ini *ini)
 {
