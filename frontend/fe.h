@@ -229,6 +229,10 @@ struct fe_app {
     uint64_t start_tsc; /* when forwarding started (pacing origin in wall time) */
 
     rte_spinlock_t stats_lock; /* one snapshot reader at a time (main, telemetry) */
+    /* net_af_packet inputs: their interface index (0: not one), found at
+     * start; and the kernel's RX ring drops summed so far (stats.c). */
+    unsigned in_ifindex[FE_MAX_PORTS];
+    uint64_t in_sock_missed[FE_MAX_PORTS];
     volatile int stop;
     volatile int started; /* --wait-start: set by the control socket's `start` */
     int exit_code;

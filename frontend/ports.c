@@ -383,6 +383,17 @@ static uint32_t kernel_mtu(unsigned if_index)
     return rc == 0 && ifr.ifr_mtu > 0 ? (uint32_t)ifr.ifr_mtu : 0;
 }
 
+/* Inputs whose ring drops only the kernel counts (stats.c reads them). */
+static void packet_inputs(struct fe_app *app)
+{
+    for (unsigned p = 0; p < app->n_in; p++) {
+        struct rte_eth_dev_info di;
+        uint16_t port = app->in_ports[p];
+        if (rte_eth_dev_info_get(port, &di) == 0 && strcmp(di.driver_name, "net_af_packet") == 0)
+            app->in_ifindex[port] = di.if_index;
+    }
+}
+
 /* Links out of kernel ports check each frame before TX (sl_ktx.h, fwd.c):
  * net_af_packet sends through the interface (its MTU, and DPDK's ring slot:
  * framesz less the tpacket2 header), net_tap writes to the kernel (DPDK's
@@ -422,6 +433,7 @@ int fe_ports_start(struct fe_app *app, char *err, size_t errlen)
         if (app->port_used[p] && start_port(app, p, err, errlen) < 0)
             return -EINVAL;
     kernel_links(app);
+    packet_inputs(app);
     return 0;
 }
 

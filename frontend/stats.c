@@ -187,22 +187,13 @@ static void collect_lcores(struct fe_app *app, struct fe_snap *s)
  * port. DPDK 22.11's net_af_packet leaves imissed at 0: only the kernel
  * counts these (PACKET_STATISTICS, zeroed by each read, so they add up
  * here). The sockets are this process's own: found in /proc/self/fd, matched
- * to the port by interface index. Called under app->stats_lock. */
-static uint64_t sock_missed[FE_MAX_PORTS];
-
+ * to the port by interface index (ports.c found them at start). Called
+ * under app->stats_lock. */
 static void poll_socket_missed(struct fe_app *app)
 {
-    unsigned ifindex[FE_MAX_PORTS] = {0};
     bool any = false;
-    for (unsigned p = 0; p < app->n_in; p++) {
-        struct rte_eth_dev_info di;
-        uint16_t port = app->in_ports[p];
-        if (rte_eth_dev_info_get(port, &di) == 0 && strcmp(di.driver_name, "net_af_packet") == 0 &&
-            di.if_index > 0) {
-            ifindex[port] = di.if_index;
-            any = true;
-        }
-    }
+    for (unsigned p = 0; p < app->n_in; p++)
+        any |= app->in_ifindex[app->in_ports[p]] > 0;
     DIR *d = any ? opendir("/proc/self/fd") : NULL;
     if (d == NULL)
         return;
@@ -222,11 +213,11 @@ static void poll_socket_missed(struct fe_app *app)
         for (unsigned p = 0; p < FE_MAX_PORTS; p++) {
             struct tpacket_stats_v3 st;
             socklen_t stl = sizeof(st);
-            if (ifindex[p] != (unsigned)sll.sll_ifindex)
+            if (app->in_ifindex[p] != (unsigned)sll.sll_ifindex)
                 continue;
             memset(&st, 0, sizeof(st));
             if (getsockopt((int)fd, SOL_PACKET, PACKET_STATISTICS, &st, &stl) == 0)
-                sock_missed[p] += st.tp_drops;
+                app->in_sock_missed[p] += st.tp_drops;
             break;
         }
     }
@@ -248,7 +239,7 @@ int fe_stats_collect(struct fe_app *app, struct fe_snap *s)
     collect_lcores(app, s);
     poll_socket_missed(app);
     for (unsigned p = 0; p < app->n_in; p++)
-        s->port_missed[p] = sock_missed[app->in_ports[p]];
+        s->port_missed[p] = app->in_sock_missed[app->in_ports[p]];
     rte_spinlock_unlock(&app->stats_lock);
     for (unsigned e = 0; e < app->n_egress; e++) {
         s->queued += s->e_queued[e];
