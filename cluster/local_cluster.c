@@ -256,12 +256,32 @@ static bool port_free(unsigned port)
     return ok;
 }
 
-/* A run of n free ports on 127.0.0.1. */
+/* The first port the kernel hands out for outgoing connections: a port
+ * above it that is free now may be some client's source port by the time a
+ * node binds it (every ZeroMQ connection of every test running beside this
+ * one takes one). */
+static unsigned ephemeral_low(void)
+{
+    unsigned lo = 32768, hi = 60999;
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+    if (f != NULL) {
+        if (fscanf(f, "%u %u", &lo, &hi) != 2)
+            lo = 32768;
+        fclose(f);
+    }
+    return lo;
+}
+
+/* A run of n free ports on 127.0.0.1, below the ephemeral range when it
+ * leaves room for that. */
 static unsigned free_ports(unsigned n)
 {
     unsigned seed = (unsigned)getpid() * 2654435761u ^ (unsigned)time(NULL);
+    unsigned lo = 10000, span = 30000, eph = ephemeral_low();
+    if (eph > lo + n + 2000)
+        span = eph - lo - n;
     for (int tries = 0; tries < 200; tries++) {
-        unsigned base = 20000 + (seed + (unsigned)tries * 7919u) % 30000;
+        unsigned base = lo + (seed + (unsigned)tries * 7919u) % span;
         bool ok = true;
         for (unsigned p = base; p < base + n && ok; p++)
             ok = port_free(p);

@@ -296,7 +296,7 @@ const struct sl_pkt_ip *sl_hash_pick_layer(const struct sl_pkt *p, enum sl_hash_
 {
     if (!p->n_ip)
         return NULL;
-    if (m == SL_HASH_INNER_SYM5 || m == SL_HASH_INNER_SYM3 || m == SL_HASH_INNER_SYM2)
+    if (sl_hash_mode_inner(m))
         return &p->ip[p->n_ip - 1];
     return &p->ip[0];
 }

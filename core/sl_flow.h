@@ -26,6 +26,7 @@
 #ifndef SL_FLOW_H
 #define SL_FLOW_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -94,6 +95,12 @@ uint64_t sl_hash_pkt_l2(const struct sl_pkt *p);
 /* The IP layer mode m hashes: innermost for inner-*, else outermost; NULL
  * for non-IP. */
 const struct sl_pkt_ip *sl_hash_pick_layer(const struct sl_pkt *p, enum sl_hash_mode m);
+
+/* Whether mode m hashes the innermost IP layer (inner-*). */
+static inline bool sl_hash_mode_inner(enum sl_hash_mode m)
+{
+    return m == SL_HASH_INNER_SYM5 || m == SL_HASH_INNER_SYM3 || m == SL_HASH_INNER_SYM2;
+}
 
 /* Toeplitz over `len` bytes of `tuple` (network byte order, as on the wire)
  * with a `key` of at least len+4 bytes; same result as rte_softrss() on the

@@ -57,6 +57,7 @@ struct held {
 struct sl_lb {
     struct sl_lb_conf conf;
     const struct sl_rdv *rdv;
+    const struct sl_rdv_table *rdv_table; /* or NULL */
     bool use_table; /* sym3/sym2 over the outer layer need no fragment table */
     unsigned bucket_mask;
     struct frag_slot *slots;
@@ -118,6 +119,16 @@ void sl_lb_free(struct sl_lb *lb)
     free(lb->slots);
     free(lb->held);
     free(lb);
+}
+
+void sl_lb_set_table(struct sl_lb *lb, const struct sl_rdv_table *t)
+{
+    lb->rdv_table = t;
+}
+
+static inline int rdv_pick(const struct sl_lb *lb, uint64_t h)
+{
+    return lb->rdv_table ? sl_rdv_table_pick(lb->rdv_table, h) : sl_rdv_pick(lb->rdv, h);
 }
 
 void sl_lb_stats(const struct sl_lb *lb, struct sl_lb_stats *st)
@@ -291,7 +302,7 @@ static struct frag_slot *slot_get(struct sl_lb *lb, const struct frag_key *k, ui
 static int finish(struct sl_lb *lb, uint64_t h, enum sl_lb_reason why, enum sl_lb_reason *out)
 {
     lb->last_h = h;
-    int w = sl_rdv_pick(lb->rdv, h);
+    int w = rdv_pick(lb, h);
     if (out)
         *out = w < 0 ? SL_LB_NO_WORKER : why;
     return w;
@@ -419,7 +430,7 @@ unsigned sl_lb_release(struct sl_lb *lb, uint64_t now_ns, struct sl_lb_released 
             lb->ready_tail = -1;
         out[n].cookie = e->cookie;
         out[n].why = (enum sl_lb_reason)e->why;
-        out[n].worker = sl_rdv_pick(lb->rdv, e->h);
+        out[n].worker = rdv_pick(lb, e->h);
         n++;
         e->state = H_FREE;
         e->next_age = lb->free_head;

@@ -67,6 +67,11 @@ struct sl_lb_conf {
 struct sl_lb *sl_lb_new(const struct sl_lb_conf *conf, const struct sl_rdv *rdv);
 void sl_lb_free(struct sl_lb *lb);
 
+/* From now on picks read t (NULL: compute over rdv again). t must be built
+ * from rdv (sl_rdv_table_build) after every change to rdv; the choices are
+ * the same, one load each. */
+void sl_lb_set_table(struct sl_lb *lb, const struct sl_rdv_table *t);
+
 #define SL_LB_HELD (-2)
 
 /* Worker for decoded frame p seen at packet time now_ns; -1 when no worker

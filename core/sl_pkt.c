@@ -88,6 +88,7 @@
  * compare the two.
  */
 #include "sl_pkt.h"
+#include "sl_flow.h"
 
 #include <arpa/inet.h>
 #include <stddef.h>
@@ -1291,6 +1292,192 @@ bool sl_pkt_fast_v4(const uint8_t *data, uint32_t len, struct sl_pkt_v4 *v)
     v->dport = be16(h + 22);
     v->proto = h[9];
     return true;
+}
+
+/* sl_pkt_fast_flow's L4 step: TCP, or UDP that is no tunnel (the rules of
+ * dec_tcp and dec_udp, with nothing to report). t: the transport header,
+ * claim: bytes the IP header gives it, have: bytes captured of those. */
+static inline __attribute__((always_inline)) bool
+fast_l4(const uint8_t *t, uint8_t proto, uint32_t claim, uint32_t have, struct sl_flow_key *k)
+{
+    if (proto == 6) {
+        if (claim < 20 || have < 20)
+            return false;
+        uint32_t doff = (t[12] >> 4) * 4u;
+        if (doff < 20 || doff > claim || doff > have)
+            return false;
+    } else if (proto == 17) {
+        if (claim < 8 || have < 8 || be16(t + 4) != claim || udp_tunnel_port(be16(t)) != UT_NONE ||
+            udp_tunnel_port(be16(t + 2)) != UT_NONE)
+            return false;
+        if (have >= 48 && ((t[8] >> 4) == 6 || (t[8] == 0 && t[9] <= 1)))
+            return false; /* might be Teredo */
+    } else {
+        return false;
+    }
+    k->sport = be16(t);
+    k->dport = be16(t + 2);
+    k->proto = proto;
+    k->pad[0] = k->pad[1] = 0;
+    return true;
+}
+
+/* An IP layer as sl_pkt_fast_flow takes it: its payload at d[l4..end),
+ * claimed up to wend. */
+struct fast_ipl {
+    uint32_t l4, end, wend;
+    uint8_t proto;
+};
+
+/* dec_ip4 / dec_ip6 with nothing to report, for a packet at d[l3..end)
+ * inside an enclosing one that claims up to wend (NO_WEND: none). Fills
+ * k's addresses, version and proto (ports 0). */
+static inline __attribute__((always_inline)) bool fast_ip(const uint8_t *d, uint32_t l3,
+                                                          uint32_t end, uint32_t wend,
+                                                          struct sl_flow_key *k, struct fast_ipl *o)
+{
+    const uint8_t *h = d + l3;
+    uint32_t room = end - l3, tot, hl;
+    if (room < 20)
+        return false;
+    if (h[0] == 0x45) {
+        tot = be16(h + 2);
+        if ((be16(h + 6) & 0x3fff) || tot < 20 + 8)
+            return false;
+        hl = 20;
+        memcpy(k->src, v4_mapped, 12);
+        memcpy(k->src + 12, h + 12, 4);
+        memcpy(k->dst, v4_mapped, 12);
+        memcpy(k->dst + 12, h + 16, 4);
+        k->version = 4;
+        k->proto = h[9];
+    } else if ((h[0] >> 4) == 6) {
+        if (room < 40)
+            return false;
+        uint32_t plen = be16(h + 4);
+        if (plen == 0) /* a jumbogram or offload: decoded on what was captured */
+            return false;
+        tot = 40 + plen;
+        hl = 40;
+        memcpy(k->src, h + 8, 16);
+        memcpy(k->dst, h + 24, 16);
+        k->version = 6;
+        k->proto = h[6]; /* an extension header is no TCP or UDP: declined later */
+    } else {
+        return false;
+    }
+    if (wend != NO_WEND && tot > wend - l3) /* truncated_inner_IP */
+        return false;
+    k->sport = k->dport = 0;
+    k->pad[0] = k->pad[1] = 0;
+    o->l4 = l3 + hl;
+    o->end = l3 + min_u32(tot, room);
+    o->wend = l3 + tot;
+    o->proto = k->proto;
+    return true;
+}
+
+/* An IP packet carrying TCP or UDP that is no tunnel. */
+static inline __attribute__((always_inline)) bool
+fast_leaf(const uint8_t *d, uint32_t l3, uint32_t end, uint32_t wend, struct sl_flow_key *k)
+{
+    struct fast_ipl o;
+    return fast_ip(d, l3, end, wend, k, &o) &&
+           fast_l4(d + o.l4, o.proto, o.wend - o.l4, o.end - o.l4, k);
+}
+
+static inline bool fast_ip_etype(uint16_t et)
+{
+    return et == 0x0800 || et == 0x86dd;
+}
+
+/* Where the packet inside the tunnel of outer layer o starts (dec_gre,
+ * dec_vxlan; IP in IP directly), for the common forms only: GRE version 0
+ * carrying IPv4/IPv6 or Ethernet/IPv4|IPv6 (TEB), VXLAN carrying
+ * Ethernet/IPv4|IPv6. 0: not one of those.
+ * For VXLAN sets the outer ports in k, as dec_udp does. */
+static inline uint32_t fast_tunnel(const uint8_t *d, const struct fast_ipl *o,
+                                   struct sl_flow_key *k)
+{
+    const uint8_t *t = d + o->l4;
+    uint32_t have = o->end - o->l4, claim = o->wend - o->l4;
+    if (o->proto == 4 || o->proto == 41)
+        return o->l4;
+    if (o->proto == 47) {
+        if (have < 4)
+            return 0;
+        uint16_t fv = be16(t), pt = be16(t + 2);
+        if ((fv & 7) != 0 || (fv & 0x4078))
+            return 0;
+        uint32_t hl = ((fv & 0x8000) ? 8 : 4) + ((fv & 0x2000) ? 4 : 0) + ((fv & 0x1000) ? 4 : 0) +
+                      ((fv & 0x0080) ? 4 : 0);
+        if (pt == 0x6558) { /* transparent Ethernet bridging: IP in the inner frame */
+            if (have < hl + 14 || !fast_ip_etype(be16(t + hl + 12)))
+                return 0;
+            hl += 14;
+        } else if (!fast_ip_etype(pt)) {
+            return 0;
+        }
+        return have >= hl ? o->l4 + hl : 0;
+    }
+    if (o->proto != 17 || claim < 8 + 8 + 14 || have < 8 + 8 + 14 || be16(t + 4) != claim)
+        return 0;
+    enum udp_tun ut = udp_tunnel_port(be16(t + 2));
+    if (ut == UT_NONE)
+        ut = udp_tunnel_port(be16(t));
+    if (ut != UT_VXLAN || !(t[8] & 0x08))
+        return 0;
+    if (!fast_ip_etype(be16(t + 16 + 12)))
+        return 0;
+    k->sport = be16(t);
+    k->dport = be16(t + 2);
+    return o->l4 + 16 + 14;
+}
+
+/* The IP packet at d[l3..end) and, through one tunnel, the one inside it. */
+static bool fast_layers(const uint8_t *d, uint32_t l3, uint32_t end, bool inner,
+                        struct sl_flow_key *k)
+{
+    struct sl_flow_key scratch, *outer = inner ? &scratch : k;
+    struct fast_ipl o;
+    if (!fast_ip(d, l3, end, NO_WEND, outer, &o))
+        return false;
+    if (fast_l4(d + o.l4, o.proto, o.wend - o.l4, o.end - o.l4, outer)) {
+        if (inner)
+            *k = scratch;
+        return true;
+    }
+    uint32_t in = fast_tunnel(d, &o, outer);
+    return in != 0 && fast_leaf(d, in, o.end, o.wend, inner ? k : &scratch);
+}
+
+bool sl_pkt_fast_flow(const uint8_t *data, uint32_t len, bool inner, struct sl_flow_key *k)
+{
+    if (data == NULL || k == NULL)
+        return false;
+    uint32_t end = min_u32(len, MAX_FRAME), off = 14;
+    if (end < 14)
+        return false;
+    uint16_t et = be16(data + 12);
+    for (int tags = 0; et != 0x0800 && et != 0x86dd; tags++) {
+        if (et == 0x8847 || et == 0x8848) {
+            /* MPLS: the IP version nibble says what follows the stack */
+            for (int labels = 0;; labels++) {
+                if (labels == 4 || end - off < 4)
+                    return false;
+                off += 4;
+                if (data[off - 2] & 1)
+                    return fast_layers(data, off, end, inner, k);
+            }
+        }
+        if (tags == 4 || end - off < 4 ||
+            !(et == 0x8100 || et == 0x88a8 || et == 0x9100 || et == 0x9200 || et == 0x9300))
+            return false;
+        et = be16(data + off + 2);
+        off += 4;
+    }
+    /* dec_ip reads the version nibble: IPv6 under 0x0800 is still IPv6 */
+    return fast_layers(data, off, end, inner, k);
 }
 
 static int decode(struct sl_pkt *p, const uint8_t *data, uint32_t caplen, uint32_t wirelen, int dlt,

@@ -198,6 +198,21 @@ struct sl_pkt_v4 {
  * Anything else: false, and *v is untouched. */
 bool sl_pkt_fast_v4(const uint8_t *data, uint32_t len, struct sl_pkt_v4 *v);
 
+struct sl_flow_key; /* sl_flow.h */
+
+/* The same promise for a wider set of Ethernet frames: up to four VLAN tags
+ * (802.1Q, 802.1ad, 0x9100-0x9300) and then up to four MPLS labels, or
+ * either alone, before IPv4 without options and not a fragment, or IPv6
+ * without extension headers, carrying TCP or UDP that is no tunnel, headers
+ * complete and lengths consistent; or carrying, in GRE (version 0, IP or
+ * Ethernet/IP payload), IP in IP or VXLAN (Ethernet/IP), one such packet. For these
+ * sl_pkt_decode(.., SL_DLT_EN10MB) finds one or two IP layers, L4 on the
+ * last, nothing to report (no weird, no note) and nothing a balancer
+ * treats apart (no fragment, no ICMP error), and *k is
+ * sl_flow_key_from_ip() of the outermost layer, or with `inner` of the
+ * innermost. Anything else: false, *k unspecified. */
+bool sl_pkt_fast_flow(const uint8_t *data, uint32_t len, bool inner, struct sl_flow_key *k);
+
 /* Innermost / outermost IP layer, NULL for non-IP. */
 static inline const struct sl_pkt_ip *sl_pkt_inner(const struct sl_pkt *p)
 {

@@ -29,6 +29,9 @@ int sl_rdv_init(struct sl_rdv *r, unsigned n)
     r->n = n;
     r->n_live = n;
     r->uniform = true;
+    r->bucket_bits = SL_RDV_MIN_BUCKET_BITS;
+    while ((1u << r->bucket_bits) < 4096u * n && r->bucket_bits < SL_RDV_MAX_BUCKET_BITS)
+        r->bucket_bits++;
 #ifdef SL_RDV_X86
     r->simd = __builtin_cpu_supports("sse4.1");
 #endif
@@ -92,7 +95,7 @@ static inline unsigned lane_score(uint64_t y, unsigned i)
     return (unsigned)(uint16_t)(y >> (16 * (i & 3))) >> 1;
 }
 
-int sl_rdv_pick_scalar(const struct sl_rdv *r, uint64_t h)
+static int scalar_bucket(const struct sl_rdv *r, uint64_t h)
 {
     int best = -1;
     unsigned best_s = 0;
@@ -132,13 +135,48 @@ __attribute__((target("sse4.1"))) static int pick_sse41(const struct sl_rdv *r, 
 }
 #endif
 
-int sl_rdv_pick(const struct sl_rdv *r, uint64_t h)
+static int pick_bucket(const struct sl_rdv *r, uint64_t b)
 {
     if (!r->uniform)
-        return pick_weighted(r, h);
+        return pick_weighted(r, b);
 #ifdef SL_RDV_X86
     if (r->simd)
-        return pick_sse41(r, h);
+        return pick_sse41(r, b);
 #endif
-    return sl_rdv_pick_scalar(r, h);
+    return scalar_bucket(r, b);
+}
+
+/* A bucket id is a small integer; spread it over 64 bits before the
+ * per-worker multiplies, whose score lanes would otherwise correlate. */
+static inline uint64_t bucket_word(uint32_t b)
+{
+    return sl_rng_mix64(b);
+}
+
+int sl_rdv_pick(const struct sl_rdv *r, uint64_t h)
+{
+    return pick_bucket(r, bucket_word(sl_rdv_bucket(h, r->bucket_bits)));
+}
+
+int sl_rdv_pick_scalar(const struct sl_rdv *r, uint64_t h)
+{
+    return scalar_bucket(r, bucket_word(sl_rdv_bucket(h, r->bucket_bits)));
+}
+
+size_t sl_rdv_table_size(const struct sl_rdv *r)
+{
+    return sizeof(struct sl_rdv_table) + ((size_t)1 << r->bucket_bits);
+}
+
+int sl_rdv_table_build(struct sl_rdv_table *t, const struct sl_rdv *r)
+{
+    if (!t || !r || r->n == 0)
+        return -EINVAL;
+    t->bits = r->bucket_bits;
+    t->any = r->n_live > 0;
+    for (uint32_t b = 0; b < (1u << t->bits); b++) {
+        int w = pick_bucket(r, bucket_word(b));
+        t->w[b] = (uint8_t)(w < 0 ? 0 : w);
+    }
+    return 0;
 }

@@ -1,11 +1,14 @@
 /* sl_rdv: weighted rendezvous (highest random weight) worker selection.
  *
- * Each flow hash is scored against every live worker; the highest score
- * wins. Removing a worker therefore moves only the flows it owned, and adding
- * it back restores exactly the first mapping. Weights scale a worker's share
- * (weight 2 takes about twice the flows of weight 1).
+ * Flow hashes fall into buckets (sl_rdv_bucket) and each bucket is scored
+ * against every live worker; the highest score wins, so flows of one bucket
+ * share a worker, as behind a hardware balancer's hash table. That lets a
+ * caller precompute every bucket's worker (struct sl_rdv_table) and pick
+ * with one load. The bucket count grows with the workers (2^16 up to 16
+ * workers, at least 4096 buckets each beyond, 2^20 at most), so bucket
+ * granularity keeps each worker's share within a few percent of its due.
  *
- * Scores, all weights equal: 64-bit words y_j = mix(h ^ salt_j), one per
+ * Scores, all weights equal: 64-bit words y_j = mix(b ^ salt_j), one per
  * four workers; worker i scores the top 15 bits of 16-bit lane i%4 of
  * y_{i/4}; the highest score wins, ties going to the lower id (a fixed total
  * order per flow, so the removal property is exact). Two multiplies cover 8
@@ -25,6 +28,7 @@
 #define SL_RDV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define SL_RDV_MAX 256
@@ -38,6 +42,7 @@ struct sl_rdv {
     bool uniform;                  /* all weights equal: integer-only scoring */
     bool simd;                     /* the CPU has SSE4.1 */
     uint16_t lane_off[SL_RDV_MAX]; /* 0 for a live worker, 0xffff else */
+    unsigned bucket_bits;          /* log2 of the bucket count, set by sl_rdv_init */
 };
 
 /* n workers, ids 0..n-1, weight 1, all live. Returns 0 or -EINVAL. */
@@ -47,11 +52,50 @@ int sl_rdv_set_weight(struct sl_rdv *r, unsigned worker, double weight);
 /* Returns 0 or -EINVAL (worker out of range). */
 int sl_rdv_set_live(struct sl_rdv *r, unsigned worker, bool live);
 
+#define SL_RDV_MIN_BUCKET_BITS 16
+#define SL_RDV_MAX_BUCKET_BITS 20
+
+/* The bucket of flow hash h among 2^bits: all 64 bits folded, then
+ * Fibonacci hashing, so hashes with only low bits set (toeplitz) spread too. */
+static inline uint32_t sl_rdv_bucket(uint64_t h, unsigned bits)
+{
+    uint32_t x = (uint32_t)(h ^ (h >> 32));
+    return (x * 0x9e3779b1u) >> (32 - bits);
+}
+
 /* Worker owning flow hash h among the live workers; -1 when none is live. */
 int sl_rdv_pick(const struct sl_rdv *r, uint64_t h);
 
 /* The equal-weights rule without SIMD: the reference the SIMD path is tested
  * against (and what sl_rdv_pick uses on CPUs without SSE4.1). */
 int sl_rdv_pick_scalar(const struct sl_rdv *r, uint64_t h);
+
+/* Every bucket's worker, as sl_rdv_pick would choose it: build it after each
+ * change to the sl_rdv, then a pick is one load. The caller allocates
+ * sl_rdv_table_size(r) bytes (64 KiB up to 16 workers, 1 MiB at most); a
+ * copy is a memcpy of that size. */
+struct sl_rdv_table {
+    unsigned bits;
+    bool any; /* some worker is live */
+    uint8_t w[];
+};
+_Static_assert(SL_RDV_MAX <= 256, "a table entry is one byte");
+
+size_t sl_rdv_table_size(const struct sl_rdv *r);
+
+/* Fills t (sl_rdv_table_size(r) bytes) from r. Returns 0 or -EINVAL. */
+int sl_rdv_table_build(struct sl_rdv_table *t, const struct sl_rdv *r);
+
+/* sl_rdv_pick(r, h) for the r that t was built from. */
+static inline int sl_rdv_table_pick(const struct sl_rdv_table *t, uint64_t h)
+{
+    return t->any ? t->w[sl_rdv_bucket(h, t->bits)] : -1;
+}
+
+/* The table entry a pick of h reads, for prefetching. */
+static inline const uint8_t *sl_rdv_table_slot(const struct sl_rdv_table *t, uint64_t h)
+{
+    return &t->w[sl_rdv_bucket(h, t->bits)];
+}
 
 #endif

@@ -149,7 +149,8 @@ struct fe_lcore_stats {
 
 struct fe_txbuf {
     uint16_t n;
-    bool dirty; /* listed in fe_lcore.dirty */
+    bool dirty;     /* listed in fe_lcore.dirty */
+    uint64_t bytes; /* of m[0..n) */
     struct rte_mbuf *m[FE_MAX_BURST];
 };
 
@@ -170,13 +171,15 @@ struct fe_lcore {
     struct sl_lb *lb;
     struct sl_rdv rdv; /* this lcore's copy of the liveness table */
     uint64_t rdv_gen;
+    struct sl_rdv_table *rdv_table; /* and of its every-bucket picks */
     struct sl_pkt pkt;
+    bool inner;                 /* the hash mode takes the innermost IP layer */
     uint64_t now_ns;            /* the latest frame time seen */
     uint16_t txq[FE_MAX_PORTS]; /* TX queue used on each port */
     unsigned n_dirty;
     uint16_t dirty[FE_MAX_EGRESS];
     struct fe_txbuf *txb; /* [n_egress] */
-    uint8_t *hll;         /* [n_workers << FE_HLL_BITS] */
+    uint8_t *hll;         /* [n_workers << FE_HLL_BITS], see fe_hll_reg */
     uint8_t *scratch;     /* FE_SCRATCH bytes: linearized multi-segment frames */
     struct fe_lcore_stats *st;
     /* Snapshots on request: a reader bumps snap_req; between two loop
@@ -195,7 +198,9 @@ struct fe_app {
     unsigned n_workers;
     uint8_t mac[FE_MAX_WORKERS][6];
     int worker_egress[FE_MAX_WORKERS];
-    struct sl_rdv rdv_master; /* under rdv_lock */
+    struct sl_rdv rdv_master;              /* under rdv_lock */
+    struct sl_rdv_table *rdv_table_master; /* built from rdv_master, under rdv_lock */
+    size_t rdv_table_size;
     rte_spinlock_t rdv_lock;
     uint64_t rdv_gen; /* bumped (release) after each change */
 
@@ -238,6 +243,12 @@ struct fe_app {
     int exit_code;
     struct fe_ctl *ctl;
 };
+
+/* Register idx of worker w's HyperLogLog flow counter in an lcore's hll[]. */
+static inline size_t fe_hll_reg(unsigned w, unsigned idx)
+{
+    return ((size_t)w << FE_HLL_BITS) + idx;
+}
 
 static inline uint64_t fe_tsc_to_ns(const struct fe_app *app, uint64_t tsc)
 {

@@ -102,30 +102,40 @@ static unsigned ktx_filter(struct fe_lcore *lc, unsigned e, struct rte_mbuf **m,
     return k;
 }
 
-/* Hands frames to the link's sink: TX on the output port, or the worker's pcap. */
-static void egress_send(struct fe_lcore *lc, unsigned e, struct rte_mbuf **m, unsigned n)
+static uint64_t sum_bytes(struct rte_mbuf **m, unsigned n)
+{
+    uint64_t bytes = 0;
+    for (unsigned i = 0; i < n; i++)
+        bytes += rte_pktmbuf_pkt_len(m[i]);
+    return bytes;
+}
+
+/* Hands frames to the link's sink: TX on the output port, or the worker's
+ * pcap. bytes: their total length (the caller has it at hand). */
+static void egress_send(struct fe_lcore *lc, unsigned e, struct rte_mbuf **m, unsigned n,
+                        uint64_t bytes)
 {
     struct fe_app *app = lc->app;
     struct fe_egress *eg = &app->egress[e];
     struct fe_e_stats *es = &lc->st->e[e];
-    uint64_t bytes = 0;
     if (n == 0)
         return;
     if (app->pcapw != NULL) {
         fe_pcapw_write(app->pcapw, (unsigned)eg->worker, m, n, lc->scratch);
-        for (unsigned i = 0; i < n; i++)
-            bytes += rte_pktmbuf_pkt_len(m[i]);
         rte_pktmbuf_free_bulk(m, n);
         FE_ADD(es->pkts, n);
         FE_ADD(es->bytes, bytes);
         return;
     }
-    if (eg->kernel && (n = ktx_filter(lc, e, m, n)) == 0)
-        return;
+    if (eg->kernel) {
+        unsigned k = ktx_filter(lc, e, m, n);
+        if (k < n)
+            bytes = sum_bytes(m, k);
+        if ((n = k) == 0)
+            return;
+    }
     uint16_t port = (uint16_t)eg->port, q = lc->txq[port];
     unsigned sent = 0;
-    for (unsigned i = 0; i < n; i++)
-        bytes += rte_pktmbuf_pkt_len(m[i]);
     if (eg->txq_shared)
         rte_spinlock_lock(&eg->txq_lock[q]);
     /* A few retries ride out a momentarily full ring; past that the port is
@@ -153,7 +163,7 @@ static void shaper_drain(struct fe_lcore *lc, unsigned e, struct fe_shaper *sh, 
     struct rte_mbuf *out[FE_MAX_BURST];
     unsigned k;
     while ((k = fe_shaper_dequeue(sh, now_ns, out, FE_MAX_BURST)) > 0) {
-        egress_send(lc, e, out, k);
+        egress_send(lc, e, out, k, sum_bytes(out, k));
         if (k < FE_MAX_BURST)
             break;
     }
@@ -190,13 +200,15 @@ static void egress_flush(struct fe_lcore *lc, unsigned e)
 {
     struct fe_txbuf *b = &lc->txb[e];
     unsigned n = b->n;
+    uint64_t bytes = b->bytes;
     b->n = 0;
+    b->bytes = 0;
     if (n == 0)
         return;
     if (lc->app->egress[e].shaper != NULL)
         shaped_flush(lc, e, b->m, n);
     else
-        egress_send(lc, e, b->m, n);
+        egress_send(lc, e, b->m, n, bytes);
 }
 
 static void flush_dirty(struct fe_lcore *lc)
@@ -239,7 +251,7 @@ static void shapers_flush_all(struct fe_lcore *lc)
         if (app->n_fwd > 1)
             rte_spinlock_lock(fe_shaper_lock(sh));
         while ((k = fe_shaper_flush(sh, out, FE_MAX_BURST)) > 0)
-            egress_send(lc, e, out, k);
+            egress_send(lc, e, out, k, sum_bytes(out, k));
         if (app->n_fwd > 1)
             rte_spinlock_unlock(fe_shaper_lock(sh));
     }
@@ -247,16 +259,22 @@ static void shapers_flush_all(struct fe_lcore *lc)
 
 /* ---- the balancer step ----------------------------------------------------- */
 
-static inline void hll_add(struct fe_lcore *lc, unsigned w, uint64_t h)
+/* The flow hash remixed for the flow counters: the rendezvous pick already
+ * used h, the registers must not depend on it. */
+static inline uint64_t hll_mix(uint64_t h)
 {
-    /* remix: the rendezvous pick already used h, keep the registers independent */
     h ^= h >> 33;
     h *= 0xff51afd7ed558ccdull;
-    h ^= h >> 33;
+    return h ^ (h >> 33);
+}
+
+static inline void hll_add(struct fe_lcore *lc, unsigned w, uint64_t h)
+{
+    h = hll_mix(h);
     unsigned idx = (unsigned)(h >> (64 - FE_HLL_BITS));
     uint64_t rest = (h << FE_HLL_BITS) | (1ull << (FE_HLL_BITS - 1));
     uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
-    uint8_t *r = &lc->hll[((size_t)w << FE_HLL_BITS) + idx];
+    uint8_t *r = &lc->hll[fe_hll_reg(w, idx)];
     if (rank > *r)
         __atomic_store_n(r, rank, __ATOMIC_RELAXED);
 }
@@ -269,14 +287,16 @@ static inline void emit(struct fe_lcore *lc, int w, struct rte_mbuf *m)
      * it still goes to its worker, whose analysis reports it. */
     if (likely(m->data_len >= RTE_ETHER_ADDR_LEN))
         memcpy(rte_pktmbuf_mtod(m, uint8_t *), app->mac[w], RTE_ETHER_ADDR_LEN);
+    uint32_t len = rte_pktmbuf_pkt_len(m);
     FE_ADD(ws->pkts, 1);
-    FE_ADD(ws->bytes, rte_pktmbuf_pkt_len(m));
+    FE_ADD(ws->bytes, len);
     unsigned e = (unsigned)app->worker_egress[w];
     struct fe_txbuf *b = &lc->txb[e];
     if (!b->dirty) {
         b->dirty = true;
         lc->dirty[lc->n_dirty++] = (uint16_t)e;
     }
+    b->bytes += len;
     b->m[b->n++] = m;
     if (unlikely(b->n >= app->conf->burst))
         egress_flush(lc, e);
@@ -373,28 +393,26 @@ static inline void count_reason_fast(struct fe_in_stats *is, enum sl_lb_reason w
         count_reason(is, why);
 }
 
-static inline void dispatch(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t ts_ns,
-                            struct fe_in_stats *is)
+/* A frame of a plain flow with hash h (the short path below). */
+static inline void emit_flow(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t h)
+{
+    int w = sl_rdv_table_pick(lc->rdv_table, h);
+    if (unlikely(w < 0)) {
+        drop(lc, m, FE_DROP_NO_WORKER);
+        return;
+    }
+    if (lc->app->conf->count_flows)
+        hll_add(lc, (unsigned)w, h);
+    emit(lc, w, m);
+}
+
+/* Everything the short path declines: the full decode and sl_lb. */
+static void dispatch_general(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t ts_ns,
+                             struct fe_in_stats *is)
 {
     struct fe_app *app = lc->app;
     const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
     uint32_t dlen = m->data_len;
-    struct sl_pkt_v4 v;
-    /* Plain IPv4 TCP/UDP, most of any traffic, skips the full decode: it
-     * would report nothing for these frames, and sl_lb would pick by this
-     * very hash (test_lb checks both on every test frame). */
-    if (likely(m->nb_segs == 1) && sl_pkt_fast_v4(data, dlen, &v)) {
-        uint64_t h = sl_hash_v4(&v, app->conf->hash);
-        int w = sl_lb_pick_flow(lc->lb, h);
-        if (unlikely(w < 0)) {
-            drop(lc, m, FE_DROP_NO_WORKER);
-            return;
-        }
-        if (app->conf->count_flows)
-            hll_add(lc, (unsigned)w, h);
-        emit(lc, w, m);
-        return;
-    }
     if (unlikely(m->nb_segs > 1)) {
         uint32_t len = rte_pktmbuf_pkt_len(m);
         dlen = len < FE_SCRATCH ? len : FE_SCRATCH;
@@ -422,6 +440,31 @@ static inline void dispatch(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t ts
     if (unlikely(lc->st->held > 0) && first_fragment(&lc->pkt))
         release_held(lc, lc->now_ns);
     emit(lc, w, m);
+}
+
+/* The short path: plain TCP/UDP over IPv4 or IPv6 (VLAN tags and MPLS
+ * labels allowed, or inside GRE, IP in IP or VXLAN), most of any traffic, skips the full decode: it
+ * would report nothing for these frames, and sl_lb would pick by this very hash (test_lb checks
+ * both on every test frame). Sets *h. */
+static inline bool short_path(const struct fe_lcore *lc, const struct rte_mbuf *m, uint64_t *h)
+{
+    struct sl_flow_key k;
+    if (likely(m->nb_segs == 1) &&
+        sl_pkt_fast_flow(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, lc->inner, &k)) {
+        *h = sl_hash_key(&k, lc->app->conf->hash);
+        return true;
+    }
+    return false;
+}
+
+static inline void dispatch(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t ts_ns,
+                            struct fe_in_stats *is)
+{
+    uint64_t h;
+    if (short_path(lc, m, &h))
+        emit_flow(lc, m, h);
+    else
+        dispatch_general(lc, m, ts_ns, is);
 }
 
 /* ---- input ----------------------------------------------------------------- */
@@ -490,38 +533,68 @@ static void pace_wait(struct fe_lcore *lc, uint64_t ts)
     }
 }
 
+/* --pace: one frame at a time, each held until its due time. */
+static void rx_burst_paced(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mbuf **rx, unsigned n,
+                           uint64_t live_ns)
+{
+    struct fe_in_stats *is = &lc->st->in[rq->input];
+    for (unsigned i = 0; i < n; i++) {
+        struct rte_mbuf *m = rx[i];
+        struct fe_meta *meta = fe_meta(m);
+        stamp(lc, rq, m, meta, live_ns);
+        pace_wait(lc, meta->ts_ns);
+        if (meta->ts_ns > lc->now_ns)
+            lc->now_ns = meta->ts_ns;
+        FE_ADD(is->pkts, 1);
+        FE_ADD(is->bytes, rte_pktmbuf_pkt_len(m));
+        dispatch(lc, m, meta->ts_ns, is);
+    }
+}
+
+/* In two passes, so that the table loads of a whole burst are in flight
+ * together: first stamp every frame and hash the short-path ones,
+ * prefetching their table entries; then dispatch them in order. net_pcap's copy (and a NIC's DMA)
+ * has pushed the mbufs out of L1 by now, so their headers are prefetched first of all. */
 static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mbuf **rx,
                              unsigned n, uint64_t tsc)
 {
     struct fe_app *app = lc->app;
     struct fe_in_stats *is = &lc->st->in[rq->input];
-    const bool pace = app->conf->pace > 0 && app->inputs[rq->input].pcapr != NULL;
     const int meta_off = fe_meta_off; /* a local: the calls below would make it a reload */
     uint64_t live_ns = fe_tsc_to_ns(app, tsc);
+    uint64_t h[FE_MAX_BURST], ts[FE_MAX_BURST];
+    bool fast[FE_MAX_BURST];
+    if (unlikely(app->conf->pace > 0 && app->inputs[rq->input].pcapr != NULL)) {
+        rx_burst_paced(lc, rq, rx, n, live_ns);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++)
+        rte_prefetch0(rx[i]);
     /* Input counters are added per burst: a snapshot is taken between loop
-     * iterations, or (pacing) in pace_wait, which first gets what is pending. */
-    uint64_t pkts = 0, bytes = 0;
+     * iterations, never inside this function. */
+    uint64_t bytes = 0;
     for (unsigned i = 0; i < n; i++) {
         struct rte_mbuf *m = rx[i];
+        if (i + 2 < n)
+            rte_prefetch0(rte_pktmbuf_mtod(rx[i + 2], void *));
         struct fe_meta *meta = RTE_MBUF_DYNFIELD(m, meta_off, struct fe_meta *);
-        if (i + 1 < n)
-            rte_prefetch0(rte_pktmbuf_mtod(rx[i + 1], void *));
         stamp(lc, rq, m, meta, live_ns);
-        uint64_t ts = meta->ts_ns;
-        if (unlikely(pace)) {
-            FE_ADD(is->pkts, pkts);
-            FE_ADD(is->bytes, bytes);
-            pkts = bytes = 0;
-            pace_wait(lc, ts);
-        }
-        if (ts > lc->now_ns)
-            lc->now_ns = ts;
-        pkts++;
+        ts[i] = meta->ts_ns;
         bytes += rte_pktmbuf_pkt_len(m);
-        dispatch(lc, m, ts, is);
+        fast[i] = short_path(lc, m, &h[i]);
+        if (fast[i])
+            rte_prefetch0(sl_rdv_table_slot(lc->rdv_table, h[i]));
     }
-    FE_ADD(is->pkts, pkts);
+    FE_ADD(is->pkts, n);
     FE_ADD(is->bytes, bytes);
+    for (unsigned i = 0; i < n; i++) {
+        if (ts[i] > lc->now_ns)
+            lc->now_ns = ts[i];
+        if (fast[i])
+            emit_flow(lc, rx[i], h[i]);
+        else
+            dispatch_general(lc, rx[i], ts[i], is);
+    }
 }
 
 /* Whether a queue has delivered its whole pcap (see fwd.h). */
@@ -599,7 +672,7 @@ int fe_fwd_main(void *arg)
 
     while (!__atomic_load_n(&app->stop, __ATOMIC_RELAXED)) {
         bool any = false, open = false;
-        fe_workers_sync(app, &lc->rdv, &lc->rdv_gen);
+        fe_workers_sync(app, &lc->rdv, lc->rdv_table, &lc->rdv_gen);
         tsc = rte_rdtsc();
         for (unsigned r = 0; r < lc->n_rxq; r++) {
             struct fe_rxq *rq = &lc->rxq[r];
@@ -655,9 +728,11 @@ static struct fe_lcore *lcore_new(struct fe_app *app, unsigned idx, unsigned lco
                                  RTE_CACHE_LINE_SIZE, socket);
     lc->scratch = rte_malloc_socket("fe_scratch", FE_SCRATCH, RTE_CACHE_LINE_SIZE, socket);
     lc->snap = rte_zmalloc_socket("fe_snap", sizeof(*lc->snap), RTE_CACHE_LINE_SIZE, socket);
-    if (!lc->st || !lc->txb || !lc->hll || !lc->scratch || !lc->snap)
+    lc->rdv_table =
+        rte_zmalloc_socket("fe_rdv_table", app->rdv_table_size, RTE_CACHE_LINE_SIZE, socket);
+    if (!lc->st || !lc->txb || !lc->hll || !lc->scratch || !lc->snap || !lc->rdv_table)
         goto nomem;
-    fe_workers_sync(app, &lc->rdv, &lc->rdv_gen);
+    fe_workers_sync(app, &lc->rdv, lc->rdv_table, &lc->rdv_gen);
     struct sl_lb_conf lbc = {
         .mode = app->conf->hash,
         .frag_timeout_ns = app->conf->frag_timeout_ns,
@@ -667,6 +742,8 @@ static struct fe_lcore *lcore_new(struct fe_app *app, unsigned idx, unsigned lco
     lc->lb = sl_lb_new(&lbc, &lc->rdv);
     if (lc->lb == NULL)
         goto nomem;
+    sl_lb_set_table(lc->lb, lc->rdv_table);
+    lc->inner = sl_hash_mode_inner(app->conf->hash);
     for (unsigned p = 0; p < FE_MAX_PORTS; p++)
         lc->txq[p] = app->port_ntxq[p] ? (uint16_t)(idx % app->port_ntxq[p]) : 0;
     return lc;
@@ -679,6 +756,7 @@ nomem:
         rte_free(lc->hll);
         rte_free(lc->scratch);
         rte_free(lc->snap);
+        rte_free(lc->rdv_table);
         rte_free(lc);
     }
     return NULL;
@@ -723,6 +801,7 @@ void fe_fwd_free(struct fe_app *app)
         rte_free(lc->hll);
         rte_free(lc->scratch);
         rte_free(lc->snap);
+        rte_free(lc->rdv_table);
         rte_free(lc);
         app->fwd[i] = NULL;
     }

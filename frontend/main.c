@@ -220,6 +220,7 @@ static void teardown(struct fe_app *app)
         fe_pcapw_close(app->pcapw, NULL, 0);
     fe_ports_close(app);
     fe_fwd_free(app);
+    fe_workers_free(app);
     fe_switch_free(app);
     if (app->pool != NULL)
         rte_mempool_free(app->pool);

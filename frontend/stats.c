@@ -70,7 +70,7 @@ static double hll_estimate(struct fe_app *app, unsigned w)
     for (unsigned r = 0; r < m; r++) {
         uint8_t v = 0;
         for (unsigned l = 0; l < app->n_fwd; l++) {
-            uint8_t x = FE_GET(app->fwd[l]->hll[((size_t)w << FE_HLL_BITS) + r]);
+            uint8_t x = FE_GET(app->fwd[l]->hll[fe_hll_reg(w, r)]);
             if (x > v)
                 v = x;
         }

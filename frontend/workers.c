@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <rte_malloc.h>
+
 int fe_workers_init(struct fe_app *app, char *err, size_t errlen)
 {
     const struct fe_conf *c = app->conf;
@@ -23,21 +25,37 @@ int fe_workers_init(struct fe_app *app, char *err, size_t errlen)
         if (c->down[i])
             sl_rdv_set_live(&app->rdv_master, i, false);
     }
+    app->rdv_table_size = sl_rdv_table_size(&app->rdv_master);
+    app->rdv_table_master = rte_zmalloc("fe_rdv_table", app->rdv_table_size, RTE_CACHE_LINE_SIZE);
+    if (app->rdv_table_master == NULL) {
+        snprintf(err, errlen, "out of memory for the worker table (give EAL more memory: -m MB)");
+        return -ENOMEM;
+    }
+    sl_rdv_table_build(app->rdv_table_master, &app->rdv_master);
     app->rdv_gen = 1;
     return 0;
 }
 
 int fe_workers_set_live(struct fe_app *app, unsigned idx, bool live)
 {
-    int rc;
     if (idx >= app->n_workers)
         return -EINVAL;
     rte_spinlock_lock(&app->rdv_lock);
-    rc = sl_rdv_set_live(&app->rdv_master, idx, live);
-    if (rc == 0)
+    int rc = sl_rdv_set_live(&app->rdv_master, idx, live);
+    if (rc == 0) {
+        /* A few hundred microseconds (8 workers): lcores that see the new
+         * generation wait for it at most once per change. */
+        sl_rdv_table_build(app->rdv_table_master, &app->rdv_master);
         __atomic_store_n(&app->rdv_gen, app->rdv_gen + 1, __ATOMIC_RELEASE);
+    }
     rte_spinlock_unlock(&app->rdv_lock);
     return rc;
+}
+
+void fe_workers_free(struct fe_app *app)
+{
+    rte_free(app->rdv_table_master);
+    app->rdv_table_master = NULL;
 }
 
 bool fe_workers_live(struct fe_app *app, unsigned idx)

@@ -11,12 +11,15 @@
 #define FE_WORKERS_H
 
 #include <stdbool.h>
+#include <string.h>
 
 #include "fe.h"
 
 /* Sets up MACs, weights and initial liveness from the configuration.
- * Returns 0 or -EINVAL with err set. */
+ * Returns 0, -EINVAL or -ENOMEM with err set. */
 int fe_workers_init(struct fe_app *app, char *err, size_t errlen);
+
+void fe_workers_free(struct fe_app *app);
 
 /* Marks worker `idx` (0-based) live or not. 0, or -EINVAL for an unknown
  * worker. Safe from any thread. */
@@ -25,14 +28,18 @@ int fe_workers_set_live(struct fe_app *app, unsigned idx, bool live);
 /* Liveness of worker idx as the master table says now. */
 bool fe_workers_live(struct fe_app *app, unsigned idx);
 
-/* Lcore side: refreshes `copy` when the master changed since *gen. */
-static inline void fe_workers_sync(struct fe_app *app, struct sl_rdv *copy, uint64_t *gen)
+/* Lcore side: refreshes `copy` and `table` (app->rdv_table_size bytes)
+ * when the master changed since *gen (64 KiB for up to 16 workers;
+ * liveness changes are rare). */
+static inline void fe_workers_sync(struct fe_app *app, struct sl_rdv *copy,
+                                   struct sl_rdv_table *table, uint64_t *gen)
 {
     uint64_t g = __atomic_load_n(&app->rdv_gen, __ATOMIC_ACQUIRE);
     if (g == *gen)
         return;
     rte_spinlock_lock(&app->rdv_lock);
     *copy = app->rdv_master;
+    memcpy(table, app->rdv_table_master, app->rdv_table_size);
     *gen = app->rdv_gen;
     rte_spinlock_unlock(&app->rdv_lock);
 }

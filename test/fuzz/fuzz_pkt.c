@@ -12,6 +12,7 @@
 
 #include "fuzz_common.h"
 #include "fuzz_dlts.h"
+#include "sl_flow.h"
 #include "sl_pkt.h"
 
 static uint64_t touch_layer(const struct sl_pkt_ip *ip, uint32_t len, int idx)
@@ -103,6 +104,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(!memcmp((char *)&p + from, (char *)&g + from, to - from));
     for (int i = 0; i < p.n_ip; i++)
         CHECK(!memcmp(&p.ip[i], &g.ip[i], offsetof(struct sl_pkt_ip, quoted)));
+
+    /* sl_pkt_fast_flow (frontend-dpdk's short path, which has no wire
+     * length) takes only frames that decode cleanly, and reads their flow. */
+    struct sl_flow_key k;
+    if (dlt == SL_DLT_EN10MB && wire == 0)
+        for (int inner = 0; inner < 2; inner++) {
+            if (!sl_pkt_fast_flow(data + 1, len, inner, &k))
+                continue;
+            CHECK(r == SL_STOP_L4 && !p.weird && !p.note && (p.n_ip == 1 || p.n_ip == 2));
+            for (int i = 0; i < p.n_ip; i++)
+                CHECK(!(p.ip[i].flags & (SL_IPF_FRAG | SL_IPF_ICMP_ERR)));
+            const struct sl_pkt_ip *ip = &p.ip[inner ? p.n_ip - 1 : 0];
+            CHECK((p.ip[p.n_ip - 1].flags & SL_IPF_L4) && !memcmp(k.src, ip->src, 16) &&
+                  !memcmp(k.dst, ip->dst, 16) && k.proto == ip->proto && k.version == ip->version);
+            bool ports = ip->flags & (SL_IPF_L4 | SL_IPF_PORTS);
+            CHECK(k.sport == (ports ? ip->sport : 0) && k.dport == (ports ? ip->dport : 0));
+            h = mix(h, k.sport);
+        }
     sink = h;
     return 0;
 }

@@ -753,15 +753,22 @@ static const char *const all_modes[] = {"sym5",       "sym3",       "sym2",    "
 
 struct fast_ctx {
     struct sl_rdv rdv;
+    struct sl_rdv_table *tab; /* frontend-dpdk picks by the table */
     struct sl_lb *lb[N_MODES];
     enum sl_hash_mode mode[N_MODES];
     unsigned long taken, declined;
+    /* sl_pkt_fast_flow: taken, and of those IPv6 / VLAN-stacked / MPLS / tunnelled */
+    unsigned long flow_taken, flow_v6, flow_qinq, flow_mpls, flow_tunnel;
 };
 
 static void fast_ctx_init(struct fast_ctx *x)
 {
     memset(x, 0, sizeof(*x));
     ck_assert_int_eq(sl_rdv_init(&x->rdv, 8), 0);
+    ck_assert_int_eq(sl_rdv_set_live(&x->rdv, 5, false), 0);
+    x->tab = malloc(sl_rdv_table_size(&x->rdv));
+    ck_assert_ptr_nonnull(x->tab);
+    ck_assert_int_eq(sl_rdv_table_build(x->tab, &x->rdv), 0);
     for (size_t m = 0; m < N_MODES; m++) {
         ck_assert_int_eq(sl_hash_mode_parse(all_modes[m], &x->mode[m]), 0);
         struct sl_lb_conf c = {.mode = x->mode[m]};
@@ -772,15 +779,71 @@ static void fast_ctx_init(struct fast_ctx *x)
 
 static void fast_ctx_free(struct fast_ctx *x)
 {
+    free(x->tab);
     for (size_t m = 0; m < N_MODES; m++)
         sl_lb_free(x->lb[m]);
 }
 
-/* When the fast path takes a frame, the full decode must find exactly that
- * flow with nothing to report, and in every mode the balancer must pick the
- * same worker by the same hash (what frontend-dpdk relies on). */
+/* In every mode the balancer picks by the short path's hash what it picks
+ * for the decoded frame, and the table agrees. */
+static void check_picks(struct fast_ctx *x, const struct sl_pkt *p, const uint64_t *h,
+                        const char *what)
+{
+    for (size_t m = 0; m < N_MODES; m++) {
+        ck_assert_msg(h[m] == sl_hash_pkt(p, x->mode[m]), "%s: %s hash differs", what,
+                      all_modes[m]);
+        enum sl_lb_reason why;
+        int w = sl_lb_pick(x->lb[m], p, 0, NULL, &why);
+        ck_assert_msg(why == SL_LB_FLOW && w == sl_lb_pick_flow(x->lb[m], h[m]),
+                      "%s: %s pick differs", what, all_modes[m]);
+        ck_assert_msg(w == sl_rdv_table_pick(x->tab, h[m]), "%s: %s table pick differs", what,
+                      all_modes[m]);
+        ck_assert(sl_lb_last_hash(x->lb[m]) == h[m]);
+    }
+}
+
+/* When a short path takes a frame, the full decode must find exactly that
+ * flow with nothing to report (nor anything frontend-dpdk counts: fragment,
+ * ICMP error), and every mode must pick the same worker by the same hash. */
+static void check_fast_flow(struct fast_ctx *x, const uint8_t *b, size_t n, const char *what)
+{
+    struct sl_flow_key k[2], want;
+    memset(k, 0x5a, sizeof(k));
+    bool took = sl_pkt_fast_flow(b, (uint32_t)n, false, &k[0]);
+    ck_assert_msg(took == sl_pkt_fast_flow(b, (uint32_t)n, true, &k[1]),
+                  "%s: fast_flow takes a frame for one layer only", what);
+    if (!took)
+        return;
+    x->flow_taken++;
+    struct sl_pkt p;
+    int st = sl_pkt_decode(&p, b, (uint32_t)n, SL_DLT_EN10MB);
+    ck_assert_msg(st == SL_STOP_L4 && p.weird == NULL && p.note == NULL &&
+                      (p.n_ip == 1 || p.n_ip == 2),
+                  "%s: fast_flow took a frame the decoder reports (%d, %s, %s, %u layers)", what,
+                  st, p.weird ? p.weird : "-", p.note ? p.note : "-", p.n_ip);
+    for (unsigned l = 0; l < p.n_ip; l++)
+        ck_assert_msg(!(p.ip[l].flags & (SL_IPF_FRAG | SL_IPF_FIRST_FRAG | SL_IPF_ICMP_ERR)),
+                      "%s: fast_flow took a fragment or ICMP error", what);
+    ck_assert_msg(p.ip[p.n_ip - 1].flags & SL_IPF_L4, "%s: fast_flow took a frame without L4",
+                  what);
+    for (int in = 0; in < 2; in++) {
+        sl_flow_key_from_ip(&want, &p.ip[in ? p.n_ip - 1 : 0]);
+        ck_assert_msg(memcmp(&k[in], &want, sizeof(want)) == 0,
+                      "%s: fast_flow read another %s flow", what, in ? "inner" : "outer");
+    }
+    x->flow_v6 += p.ip[0].version == 6;
+    x->flow_qinq += p.n_vlan >= 2;
+    x->flow_mpls += p.n_mpls > 0;
+    x->flow_tunnel += p.n_ip == 2;
+    uint64_t h[N_MODES];
+    for (size_t m = 0; m < N_MODES; m++)
+        h[m] = sl_hash_key(&k[sl_hash_mode_inner(x->mode[m])], x->mode[m]);
+    check_picks(x, &p, h, what);
+}
+
 static void check_fast(struct fast_ctx *x, const uint8_t *b, size_t n, const char *what)
 {
+    check_fast_flow(x, b, n, what);
     struct sl_pkt_v4 v;
     memset(&v, 0x5a, sizeof(v));
     if (!sl_pkt_fast_v4(b, (uint32_t)n, &v)) {
@@ -788,6 +851,9 @@ static void check_fast(struct fast_ctx *x, const uint8_t *b, size_t n, const cha
         return;
     }
     x->taken++;
+    struct sl_flow_key k;
+    ck_assert_msg(sl_pkt_fast_flow(b, (uint32_t)n, false, &k), "%s: fast_flow declined a v4 frame",
+                  what);
     struct sl_pkt p;
     /* the general walk: the decoder's own fast path shares the test under check */
     int st = sl_pkt_decode_general(&p, b, (uint32_t)n, 0, SL_DLT_EN10MB);
@@ -801,15 +867,55 @@ static void check_fast(struct fast_ctx *x, const uint8_t *b, size_t n, const cha
                   "%s: fast path read another flow", what);
     ck_assert_msg(!(ip->flags & (SL_IPF_FRAG | SL_IPF_FIRST_FRAG | SL_IPF_ICMP_ERR)),
                   "%s: fast path took a fragment or ICMP error", what);
-    for (size_t m = 0; m < N_MODES; m++) {
-        uint64_t h = sl_hash_v4(&v, x->mode[m]);
-        ck_assert_msg(h == sl_hash_pkt(&p, x->mode[m]), "%s: %s hash differs", what, all_modes[m]);
-        enum sl_lb_reason why;
-        int w = sl_lb_pick(x->lb[m], &p, 0, NULL, &why);
-        ck_assert_msg(why == SL_LB_FLOW && w == sl_lb_pick_flow(x->lb[m], h), "%s: %s pick differs",
-                      what, all_modes[m]);
-        ck_assert(sl_lb_last_hash(x->lb[m]) == h);
+    uint64_t h[N_MODES];
+    for (size_t m = 0; m < N_MODES; m++)
+        h[m] = sl_hash_v4(&v, x->mode[m]);
+    check_picks(x, &p, h, what);
+}
+
+/* Pushes a 4-byte L2 header (a VLAN tag or an MPLS label) after the MACs of
+ * frame b[0..n): `et` becomes the frame's ethertype, the old one follows
+ * the tag (for a label, the bytes are a label instead). */
+static size_t push_l2(uint8_t *b, size_t n, uint16_t et, uint32_t word)
+{
+    memmove(b + 16, b + 12, n - 12);
+    put16(b + 12, et);
+    put16(b + 14, (uint16_t)(word >> 16));
+    put16(b + 16, (uint16_t)word);
+    return n + 4;
+}
+
+/* A random L2 path in front of the IP packet of b: VLAN tags of every kind,
+ * MPLS stacks (bottom of stack marked, or not: then the decoder reads the IP
+ * header as a label), both, or plain Ethernet. */
+static size_t rnd_l2(uint8_t *b, size_t n, size_t cap)
+{
+    static const uint16_t tags[] = {0x8100, 0x88a8, 0x9100, 0x9200, 0x9300};
+    unsigned labels = (unsigned)(rnd() % 8), vlans = (unsigned)(rnd() % 7);
+    labels = labels > 5 ? 0 : labels;
+    vlans = vlans > 5 ? 0 : vlans;
+    if (n + 4 * (labels + vlans) + 8 > cap || n < 14)
+        return n;
+    if (labels) {
+        /* labels sit between the ethertype and the IP header */
+        size_t l2 = 14;
+        memmove(b + l2 + 4 * labels, b + l2, n - l2);
+        for (unsigned i = 0; i < labels; i++) {
+            uint32_t w = (uint32_t)rnd() & ~0x100u;
+            if (i + 1 == labels && rnd() % 8)
+                w |= 0x100u; /* bottom of stack */
+            put16(b + l2 + 4 * i, (uint16_t)(w >> 16));
+            put16(b + l2 + 4 * i + 2, (uint16_t)w);
+        }
+        put16(b + 12, rnd() % 2 ? 0x8847 : 0x8848);
+        n += 4 * labels;
     }
+    for (unsigned i = 0; i < vlans; i++) {
+        /* the old ethertype moves into the new tag's second half */
+        uint16_t inner = (uint16_t)(b[12] << 8 | b[13]);
+        n = push_l2(b, n, tags[rnd() % 5], (uint32_t)(rnd() & 0xffff) << 16 | inner);
+    }
+    return n;
 }
 
 /* Every cut of test frames of many kinds, and random mutations of them. */
@@ -829,6 +935,8 @@ START_TEST(fast_v4_agrees_with_full_decode)
             put16(b + 12, 0x8100);
             put16(b + 14, (uint16_t)rnd());
             n += 4;
+        } else if (it % 3 == 1) {
+            n = rnd_l2(b, n, sizeof(b));
         }
         check_fast(&x, b, n, "built");
         check_fast(&x, b, (size_t)(rnd() % (n + 1)), "cut");
@@ -838,6 +946,125 @@ START_TEST(fast_v4_agrees_with_full_decode)
     }
     ck_assert_msg(x.taken > 1000 && x.declined > 1000, "taken %lu declined %lu", x.taken,
                   x.declined);
+    ck_assert_msg(x.flow_taken > x.taken + 1000 && x.flow_v6 > 500 && x.flow_qinq > 200 &&
+                      x.flow_mpls > 200,
+                  "fast_flow took %lu (v6 %lu, qinq %lu, mpls %lu)", x.flow_taken, x.flow_v6,
+                  x.flow_qinq, x.flow_mpls);
+    fast_ctx_free(&x);
+}
+END_TEST
+
+/* An inner TCP or UDP packet (IPv4 or IPv6) in b; returns its length. */
+static size_t inner_packet(uint8_t *b, int v)
+{
+    uint8_t l4[256];
+    struct taddr s = rnd_addr(v), d = rnd_addr(v);
+    uint8_t proto = rnd() % 2 ? 6 : 17;
+    size_t n = build_l4(l4, &s, &d, proto, (uint16_t)(1024 + rnd() % 60000),
+                        (uint16_t)(1024 + rnd() % 60000), (size_t)(rnd() % 100));
+    return build_ip(b, &s, &d, proto, l4, 0, n, false, (uint32_t)rnd());
+}
+
+/* A whole tunnel frame the decoder takes apart cleanly into two layers, L4
+ * on the inner, nothing a balancer treats apart, must take the short path:
+ * the forms sl_pkt_fast_flow promises are not declined for nothing. */
+static void expect_taken(const uint8_t *b, size_t n, bool promised, const char *what)
+{
+    struct sl_pkt p;
+    struct sl_flow_key k;
+    int st = sl_pkt_decode(&p, b, (uint32_t)n, SL_DLT_EN10MB);
+    bool clean = st == SL_STOP_L4 && !p.weird && !p.note && p.n_ip == 2 &&
+                 (p.ip[1].proto == 6 || p.ip[1].proto == 17) && (p.ip[1].flags & SL_IPF_L4) &&
+                 !((p.ip[0].flags | p.ip[1].flags) & (SL_IPF_FRAG | SL_IPF_OPTIONS));
+    if (clean && promised)
+        ck_assert_msg(sl_pkt_fast_flow(b, (uint32_t)n, false, &k),
+                      "%s: clean frame declined (%02x %02x %02x %02x at %u, %zu bytes)", what,
+                      b[p.ip[0].off + 20], b[p.ip[0].off + 21], b[p.ip[0].off + 22],
+                      b[p.ip[0].off + 23], p.ip[1].off, n);
+}
+
+/* Checks frame b[0..n) whole and cut at every length. */
+static void check_cuts(struct fast_ctx *x, const uint8_t *b, size_t n, const char *what)
+{
+    for (size_t c = 0; c <= n; c++)
+        check_fast(x, b, c, what);
+}
+
+/* GRE with every flags/version word (the optional words its flags announce
+ * present), over several payload types; VXLAN with every flags byte, on
+ * either port, over several inner ethertypes; IP in IP both ways. Tunnel
+ * headers are where a short path that reads too little would go wrong. */
+START_TEST(fast_flow_agrees_on_tunnel_headers)
+{
+    struct fast_ctx x;
+    fast_ctx_init(&x);
+    uint8_t up[1024], in[512], b[2048];
+    struct taddr s = rnd_addr(4), d = rnd_addr(4);
+    for (uint32_t fv = 0; fv < 65536; fv++) {
+        int v = rnd() % 2 ? 4 : 6;
+        size_t in_n = inner_packet(in, v), hl = 4;
+        uint16_t pt = v == 4 ? 0x0800 : 0x86dd;
+        unsigned kind = (unsigned)(rnd() % 8); /* 0-1: TEB, 2: another payload type */
+        if (kind < 2)
+            pt = 0x6558;
+        else if (kind == 2)
+            pt = (uint16_t[]){0x8847, 0x880b, 0x88be, 0x0806}[rnd() % 4];
+        put16(up, (uint16_t)fv);
+        put16(up + 2, pt);
+        for (uint16_t bit = 0x8000; bit >= 0x0080; bit >>= 1)
+            if ((fv & bit) && (bit == 0x8000 || bit == 0x2000 || bit == 0x1000 || bit == 0x0080)) {
+                put32(up + hl, (uint32_t)rnd());
+                hl += 4;
+            }
+        if (pt == 0x6558) /* the inner frame's Ethernet header, now and then not IP */
+            hl += build_eth(up + hl, 5, 6,
+                            rnd() % 8 ? (v == 4 ? 0x0800 : 0x86dd) : (uint16_t)(rnd() % 0x9000));
+        memcpy(up + hl, in, in_n);
+        size_t n = build_frame(b, &s, &d, 47, up, 0, hl + in_n, false, 7);
+        check_fast(&x, b, n, "gre");
+        expect_taken(b, n, kind != 2, "gre");
+        if (fv % 1024 == 0)
+            check_cuts(&x, b, n, "gre cut");
+    }
+    for (unsigned f = 0; f < 256 * 4; f++) {
+        static const uint16_t ets[] = {0x0800, 0x86dd, 0x8100, 0x0806, 0x6558};
+        int v = rnd() % 2 ? 4 : 6;
+        size_t in_n = inner_packet(in, v);
+        uint8_t *vx = up + 8;
+        memset(vx, 0, 8);
+        vx[0] = (uint8_t)f;
+        put32(vx + 4, (uint32_t)rnd() << 8);
+        uint16_t et = f % 5 == 4 ? ets[rnd() % 5] : (v == 4 ? 0x0800 : 0x86dd);
+        build_eth(vx + 8, 9, 8, et);
+        memcpy(vx + 22, in, in_n);
+        uint16_t ports[2] = {(uint16_t)(1024 + rnd() % 60000), 4789};
+        if (f & 256) { /* VXLAN on the source port, another (or no) tunnel on the other */
+            ports[0] = 4789;
+            ports[1] = (f & 512) ? 2152 : (uint16_t)(1024 + rnd() % 3000);
+        }
+        put16(up, ports[0]);
+        put16(up + 2, ports[1]);
+        put16(up + 4, (uint16_t)(8 + 8 + 14 + in_n));
+        put16(up + 6, 0);
+        size_t n = build_frame(b, &s, &d, 17, up, 0, 8 + 8 + 14 + in_n, false, 9);
+        check_fast(&x, b, n, "vxlan");
+        expect_taken(b, n, true, "vxlan");
+        if (f % 64 == 0)
+            check_cuts(&x, b, n, "vxlan cut");
+    }
+    for (int i = 0; i < 400; i++) {
+        struct taddr os = rnd_addr(i % 2 ? 4 : 6), od = rnd_addr(os.v);
+        size_t in_n = inner_packet(in, rnd() % 2 ? 4 : 6);
+        size_t n = build_frame(b, &os, &od, rnd() % 2 ? 4 : 41, in, 0, in_n, false, 3);
+        check_fast(&x, b, n, "ipip");
+        expect_taken(b, n, true, "ipip");
+        if (i % 40 == 0)
+            check_cuts(&x, b, n, "ipip cut");
+    }
+    printf("fast_flow_agrees_on_tunnel_headers: took %lu tunnelled frames of %lu\n", x.flow_tunnel,
+           x.flow_taken);
+    ck_assert_msg(x.flow_tunnel > 1000 && x.flow_tunnel < x.declined,
+                  "fast_flow took %lu tunnelled frames", x.flow_tunnel);
     fast_ctx_free(&x);
 }
 END_TEST
@@ -878,14 +1105,28 @@ START_TEST(fast_v4_agrees_on_bundled_pcaps)
         ck_assert_msg(pc != NULL, "%s", err);
         struct pcap_pkthdr *h;
         const u_char *d;
-        while (pcap_next_ex(pc, &h, &d) == 1)
+        uint8_t b[2048];
+        while (pcap_next_ex(pc, &h, &d) == 1) {
             check_fast(&x, d, h->caplen, names[i]);
+            /* cut and mutated: the short paths must decline or agree */
+            size_t n = h->caplen < sizeof(b) ? h->caplen : sizeof(b);
+            memcpy(b, d, n);
+            check_fast(&x, b, (size_t)(rnd() % (n + 1)), "cut");
+            for (int k = 0; k < 2; k++)
+                b[rnd() % (n < 96 ? n : 96)] = (uint8_t)rnd();
+            check_fast(&x, b, n, "mutated");
+        }
         pcap_close(pc);
     }
-    printf("fast_v4_agrees_on_bundled_pcaps: fast path took %lu frames, declined %lu\n", x.taken,
-           x.declined);
+    printf("fast_v4_agrees_on_bundled_pcaps: fast path took %lu frames, declined %lu; "
+           "fast_flow took %lu (IPv6 %lu, 2+ VLAN tags %lu, MPLS %lu, tunnelled %lu)\n",
+           x.taken, x.declined, x.flow_taken, x.flow_v6, x.flow_qinq, x.flow_mpls, x.flow_tunnel);
     ck_assert_msg(x.taken > 1000 && x.declined > 100, "taken %lu declined %lu", x.taken,
                   x.declined);
+    ck_assert_msg(x.flow_taken > x.taken && x.flow_v6 > 0 && x.flow_qinq > 0 && x.flow_mpls > 0 &&
+                      x.flow_tunnel > 0,
+                  "fast_flow took %lu (v6 %lu, qinq %lu, mpls %lu, tunnels %lu)", x.flow_taken,
+                  x.flow_v6, x.flow_qinq, x.flow_mpls, x.flow_tunnel);
     fast_ctx_free(&x);
 }
 END_TEST
@@ -911,6 +1152,7 @@ static Suite *lb_suite(void)
     tcase_add_test(tc, counters_add_up);
     tcase_add_test(tc, fast_v4_agrees_with_full_decode);
     tcase_add_test(tc, fast_v4_agrees_on_bundled_pcaps);
+    tcase_add_test(tc, fast_flow_agrees_on_tunnel_headers);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -263,6 +263,62 @@ START_TEST(simd_matches_scalar_rule)
 }
 END_TEST
 
+/* The precomputed table picks what sl_rdv_pick picks, for any worker count,
+ * liveness and weights, and says -1 when nobody is live. */
+START_TEST(table_matches_pick)
+{
+    static const unsigned ns[] = {1, 3, 8, 16, 17, 33, 64, 200, SL_RDV_MAX};
+    for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++) {
+        struct sl_rdv r;
+        ck_assert_int_eq(sl_rdv_init(&r, ns[t]), 0);
+        struct sl_rdv_table *tab = malloc(sl_rdv_table_size(&r));
+        ck_assert_ptr_nonnull(tab);
+        for (int round = 0; round < 6; round++) {
+            for (unsigned i = 0; i < r.n; i++) {
+                sl_rdv_set_live(&r, i, round == 0 || (round < 5 && rnd() % 4 != 0));
+                if (round == 3)
+                    sl_rdv_set_weight(&r, i, 0.5 + (double)(rnd() % 8));
+            }
+            ck_assert_int_eq(sl_rdv_table_build(tab, &r), 0);
+            ck_assert_uint_eq(tab->bits, r.bucket_bits);
+            for (int k = 0; k < 20000; k++) {
+                uint64_t h = rnd();
+                int a = sl_rdv_pick(&r, h), b = sl_rdv_table_pick(tab, h);
+                QUICK(a == b, "n %u round %d: pick %d, table %d", r.n, round, a, b);
+            }
+            if (round == 5)
+                QUICK(sl_rdv_table_pick(tab, rnd()) == -1, "n %u: nobody live, table picks", r.n);
+        }
+        free(tab);
+    }
+    ck_assert_int_eq(sl_rdv_table_build(NULL, NULL), -EINVAL);
+}
+END_TEST
+
+/* Flows of one bucket share a worker, so buckets are what gets balanced:
+ * every worker owns its due share of them, within 6%, at every size. */
+START_TEST(buckets_even_at_every_size)
+{
+    static const unsigned ns[] = {2, 8, 16, 64, SL_RDV_MAX};
+    for (size_t t = 0; t < sizeof(ns) / sizeof(ns[0]); t++) {
+        struct sl_rdv r;
+        ck_assert_int_eq(sl_rdv_init(&r, ns[t]), 0);
+        ck_assert_uint_ge(1u << r.bucket_bits, 4096u * (ns[t] < 16 ? 16 : ns[t]));
+        struct sl_rdv_table *tab = malloc(sl_rdv_table_size(&r));
+        ck_assert_ptr_nonnull(tab);
+        ck_assert_int_eq(sl_rdv_table_build(tab, &r), 0);
+        unsigned cnt[SL_RDV_MAX] = {0};
+        for (uint32_t b = 0; b < (1u << tab->bits); b++)
+            cnt[tab->w[b]]++;
+        double mean = (double)(1u << tab->bits) / ns[t];
+        for (unsigned w = 0; w < ns[t]; w++)
+            ck_assert_msg(fabs(cnt[w] - mean) <= 0.06 * mean,
+                          "%u workers: %u owns %u buckets of %.0f", ns[t], w, cnt[w], mean);
+        free(tab);
+    }
+}
+END_TEST
+
 static Suite *rdv_suite(void)
 {
     Suite *s = suite_create("rdv");
@@ -276,6 +332,8 @@ static Suite *rdv_suite(void)
     tcase_add_test(tc, weight_two_gets_double);
     tcase_add_test(tc, equal_weights_keep_integer_path);
     tcase_add_test(tc, simd_matches_scalar_rule);
+    tcase_add_test(tc, table_matches_pick);
+    tcase_add_test(tc, buckets_even_at_every_size);
     suite_add_tcase(s, tc);
     return s;
 }
