@@ -277,6 +277,21 @@ uint64_t sl_hash_v4(const struct sl_pkt_v4 *v, enum sl_hash_mode m)
     return hash_fields(src, dst, v->sport, v->dport, v->proto, 4, m);
 }
 
+uint64_t sl_hash_tuple(const struct sl_pkt_tuple *t, enum sl_hash_mode m)
+{
+    uint8_t src4[16], dst4[16];
+    const uint8_t *src = t->src, *dst = t->dst;
+    if (t->version == 4) { /* read from bytes 12..15 of the mapped form, as in sl_hash_v4 */
+        memcpy(src4 + 12, t->src, 4);
+        memcpy(dst4 + 12, t->dst, 4);
+        src = src4;
+        dst = dst4;
+    }
+    if (m == SL_HASH_TOEPLITZ)
+        return toeplitz_sym(src, dst, t->sport, t->dport, t->proto, t->version);
+    return hash_fields(src, dst, t->sport, t->dport, t->proto, t->version, m);
+}
+
 uint64_t sl_hash_quoted(const struct sl_pkt_quoted *q, enum sl_hash_mode m)
 {
     if (m == SL_HASH_TOEPLITZ)

@@ -80,6 +80,9 @@ uint64_t sl_hash_layer(const struct sl_pkt_ip *ip, enum sl_hash_mode m);
  * in every mode. */
 uint64_t sl_hash_v4(const struct sl_pkt_v4 *v, enum sl_hash_mode m);
 
+/* sl_hash_key of the key a tuple from sl_pkt_fast_tuple names. */
+uint64_t sl_hash_tuple(const struct sl_pkt_tuple *t, enum sl_hash_mode m);
+
 /* Symmetric hash of the flow an ICMP error quotes, in mode m: equal to the
  * hash of that flow's own packets (either direction). */
 uint64_t sl_hash_quoted(const struct sl_pkt_quoted *q, enum sl_hash_mode m);

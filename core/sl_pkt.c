@@ -1298,7 +1298,7 @@ bool sl_pkt_fast_v4(const uint8_t *data, uint32_t len, struct sl_pkt_v4 *v)
  * dec_tcp and dec_udp, with nothing to report). t: the transport header,
  * claim: bytes the IP header gives it, have: bytes captured of those. */
 static inline __attribute__((always_inline)) bool
-fast_l4(const uint8_t *t, uint8_t proto, uint32_t claim, uint32_t have, struct sl_flow_key *k)
+fast_l4(const uint8_t *t, uint8_t proto, uint32_t claim, uint32_t have, struct sl_pkt_tuple *k)
 {
     if (proto == 6) {
         if (claim < 20 || have < 20)
@@ -1318,7 +1318,6 @@ fast_l4(const uint8_t *t, uint8_t proto, uint32_t claim, uint32_t have, struct s
     k->sport = be16(t);
     k->dport = be16(t + 2);
     k->proto = proto;
-    k->pad[0] = k->pad[1] = 0;
     return true;
 }
 
@@ -1330,11 +1329,12 @@ struct fast_ipl {
 };
 
 /* dec_ip4 / dec_ip6 with nothing to report, for a packet at d[l3..end)
- * inside an enclosing one that claims up to wend (NO_WEND: none). Fills
- * k's addresses, version and proto (ports 0). */
+ * inside an enclosing one that claims up to wend (NO_WEND: none). Points
+ * k's addresses into the header; sets version and proto (ports 0). */
 static inline __attribute__((always_inline)) bool fast_ip(const uint8_t *d, uint32_t l3,
                                                           uint32_t end, uint32_t wend,
-                                                          struct sl_flow_key *k, struct fast_ipl *o)
+                                                          struct sl_pkt_tuple *k,
+                                                          struct fast_ipl *o)
 {
     const uint8_t *h = d + l3;
     uint32_t room = end - l3, tot, hl;
@@ -1345,10 +1345,8 @@ static inline __attribute__((always_inline)) bool fast_ip(const uint8_t *d, uint
         if ((be16(h + 6) & 0x3fff) || tot < 20 + 8)
             return false;
         hl = 20;
-        memcpy(k->src, v4_mapped, 12);
-        memcpy(k->src + 12, h + 12, 4);
-        memcpy(k->dst, v4_mapped, 12);
-        memcpy(k->dst + 12, h + 16, 4);
+        k->src = h + 12;
+        k->dst = h + 16;
         k->version = 4;
         k->proto = h[9];
     } else if ((h[0] >> 4) == 6) {
@@ -1359,8 +1357,8 @@ static inline __attribute__((always_inline)) bool fast_ip(const uint8_t *d, uint
             return false;
         tot = 40 + plen;
         hl = 40;
-        memcpy(k->src, h + 8, 16);
-        memcpy(k->dst, h + 24, 16);
+        k->src = h + 8;
+        k->dst = h + 24;
         k->version = 6;
         k->proto = h[6]; /* an extension header is no TCP or UDP: declined later */
     } else {
@@ -1369,7 +1367,6 @@ static inline __attribute__((always_inline)) bool fast_ip(const uint8_t *d, uint
     if (wend != NO_WEND && tot > wend - l3) /* truncated_inner_IP */
         return false;
     k->sport = k->dport = 0;
-    k->pad[0] = k->pad[1] = 0;
     o->l4 = l3 + hl;
     o->end = l3 + min_u32(tot, room);
     o->wend = l3 + tot;
@@ -1379,7 +1376,7 @@ static inline __attribute__((always_inline)) bool fast_ip(const uint8_t *d, uint
 
 /* An IP packet carrying TCP or UDP that is no tunnel. */
 static inline __attribute__((always_inline)) bool
-fast_leaf(const uint8_t *d, uint32_t l3, uint32_t end, uint32_t wend, struct sl_flow_key *k)
+fast_leaf(const uint8_t *d, uint32_t l3, uint32_t end, uint32_t wend, struct sl_pkt_tuple *k)
 {
     struct fast_ipl o;
     return fast_ip(d, l3, end, wend, k, &o) &&
@@ -1397,7 +1394,7 @@ static inline bool fast_ip_etype(uint16_t et)
  * Ethernet/IPv4|IPv6. 0: not one of those.
  * For VXLAN sets the outer ports in k, as dec_udp does. */
 static inline uint32_t fast_tunnel(const uint8_t *d, const struct fast_ipl *o,
-                                   struct sl_flow_key *k)
+                                   struct sl_pkt_tuple *k)
 {
     const uint8_t *t = d + o->l4;
     uint32_t have = o->end - o->l4, claim = o->wend - o->l4;
@@ -1436,9 +1433,9 @@ static inline uint32_t fast_tunnel(const uint8_t *d, const struct fast_ipl *o,
 
 /* The IP packet at d[l3..end) and, through one tunnel, the one inside it. */
 static bool fast_layers(const uint8_t *d, uint32_t l3, uint32_t end, bool inner,
-                        struct sl_flow_key *k)
+                        struct sl_pkt_tuple *k)
 {
-    struct sl_flow_key scratch, *outer = inner ? &scratch : k;
+    struct sl_pkt_tuple scratch, *outer = inner ? &scratch : k;
     struct fast_ipl o;
     if (!fast_ip(d, l3, end, NO_WEND, outer, &o))
         return false;
@@ -1451,7 +1448,7 @@ static bool fast_layers(const uint8_t *d, uint32_t l3, uint32_t end, bool inner,
     return in != 0 && fast_leaf(d, in, o.end, o.wend, inner ? k : &scratch);
 }
 
-bool sl_pkt_fast_flow(const uint8_t *data, uint32_t len, bool inner, struct sl_flow_key *k)
+bool sl_pkt_fast_tuple(const uint8_t *data, uint32_t len, bool inner, struct sl_pkt_tuple *k)
 {
     if (data == NULL || k == NULL)
         return false;
@@ -1478,6 +1475,28 @@ bool sl_pkt_fast_flow(const uint8_t *data, uint32_t len, bool inner, struct sl_f
     }
     /* dec_ip reads the version nibble: IPv6 under 0x0800 is still IPv6 */
     return fast_layers(data, off, end, inner, k);
+}
+
+bool sl_pkt_fast_flow(const uint8_t *data, uint32_t len, bool inner, struct sl_flow_key *k)
+{
+    struct sl_pkt_tuple t;
+    if (k == NULL || !sl_pkt_fast_tuple(data, len, inner, &t))
+        return false;
+    memset(k, 0, sizeof(*k));
+    if (t.version == 4) {
+        memcpy(k->src, v4_mapped, 12);
+        memcpy(k->src + 12, t.src, 4);
+        memcpy(k->dst, v4_mapped, 12);
+        memcpy(k->dst + 12, t.dst, 4);
+    } else {
+        memcpy(k->src, t.src, 16);
+        memcpy(k->dst, t.dst, 16);
+    }
+    k->sport = t.sport;
+    k->dport = t.dport;
+    k->proto = t.proto;
+    k->version = t.version;
+    return true;
 }
 
 static int decode(struct sl_pkt *p, const uint8_t *data, uint32_t caplen, uint32_t wirelen, int dlt,

@@ -213,6 +213,16 @@ struct sl_flow_key; /* sl_flow.h */
  * innermost. Anything else: false, *k unspecified. */
 bool sl_pkt_fast_flow(const uint8_t *data, uint32_t len, bool inner, struct sl_flow_key *k);
 
+/* The same flow read in place, for a hash that needs no copy of it:
+ * addresses point into data, 4 bytes (IPv4) or 16 (IPv6) by version; ports
+ * are 0 where the key's are. sl_hash_tuple() hashes it. */
+struct sl_pkt_tuple {
+    const uint8_t *src, *dst;
+    uint16_t sport, dport;
+    uint8_t proto, version;
+};
+bool sl_pkt_fast_tuple(const uint8_t *data, uint32_t len, bool inner, struct sl_pkt_tuple *t);
+
 /* Innermost / outermost IP layer, NULL for non-IP. */
 static inline const struct sl_pkt_ip *sl_pkt_inner(const struct sl_pkt *p)
 {

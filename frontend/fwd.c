@@ -448,10 +448,10 @@ static void dispatch_general(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t t
  * both on every test frame). Sets *h. */
 static inline bool short_path(const struct fe_lcore *lc, const struct rte_mbuf *m, uint64_t *h)
 {
-    struct sl_flow_key k;
+    struct sl_pkt_tuple t;
     if (likely(m->nb_segs == 1) &&
-        sl_pkt_fast_flow(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, lc->inner, &k)) {
-        *h = sl_hash_key(&k, lc->app->conf->hash);
+        sl_pkt_fast_tuple(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, lc->inner, &t)) {
+        *h = sl_hash_tuple(&t, lc->app->conf->hash);
         return true;
     }
     return false;

@@ -812,8 +812,12 @@ static void check_fast_flow(struct fast_ctx *x, const uint8_t *b, size_t n, cons
     bool took = sl_pkt_fast_flow(b, (uint32_t)n, false, &k[0]);
     ck_assert_msg(took == sl_pkt_fast_flow(b, (uint32_t)n, true, &k[1]),
                   "%s: fast_flow takes a frame for one layer only", what);
-    if (!took)
+    struct sl_pkt_tuple t[2];
+    if (!took) {
+        ck_assert_msg(!sl_pkt_fast_tuple(b, (uint32_t)n, false, &t[0]),
+                      "%s: fast_tuple took what fast_flow declined", what);
         return;
+    }
     x->flow_taken++;
     struct sl_pkt p;
     int st = sl_pkt_decode(&p, b, (uint32_t)n, SL_DLT_EN10MB);
@@ -836,8 +840,15 @@ static void check_fast_flow(struct fast_ctx *x, const uint8_t *b, size_t n, cons
     x->flow_mpls += p.n_mpls > 0;
     x->flow_tunnel += p.n_ip == 2;
     uint64_t h[N_MODES];
-    for (size_t m = 0; m < N_MODES; m++)
-        h[m] = sl_hash_key(&k[sl_hash_mode_inner(x->mode[m])], x->mode[m]);
+    for (int in = 0; in < 2; in++)
+        ck_assert_msg(sl_pkt_fast_tuple(b, (uint32_t)n, in, &t[in]),
+                      "%s: fast_tuple declined what fast_flow took", what);
+    for (size_t m = 0; m < N_MODES; m++) {
+        bool in = sl_hash_mode_inner(x->mode[m]);
+        h[m] = sl_hash_key(&k[in], x->mode[m]);
+        ck_assert_msg(sl_hash_tuple(&t[in], x->mode[m]) == h[m], "%s: %s tuple hash differs", what,
+                      all_modes[m]);
+    }
     check_picks(x, &p, h, what);
 }
 
