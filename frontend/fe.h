@@ -19,6 +19,7 @@
 #ifndef FE_H
 #define FE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -200,7 +201,9 @@ struct fe_app {
     int worker_egress[FE_MAX_WORKERS];
     struct sl_rdv rdv_master;              /* under rdv_lock */
     struct sl_rdv_table *rdv_table_master; /* built from rdv_master, under rdv_lock */
+    struct sl_rdv_table *rdv_table_next;   /* the next one, built outside the lock */
     size_t rdv_table_size;
+    pthread_mutex_t rdv_change_lock; /* one liveness change at a time */
     rte_spinlock_t rdv_lock;
     uint64_t rdv_gen; /* bumped (release) after each change */
 
