@@ -1389,10 +1389,11 @@ static inline bool fast_ip_etype(uint16_t et)
 }
 
 /* Where the packet inside the tunnel of outer layer o starts (dec_gre,
- * dec_vxlan; IP in IP directly), for the common forms only: GRE version 0
- * carrying IPv4/IPv6 or Ethernet/IPv4|IPv6 (TEB), VXLAN carrying
- * Ethernet/IPv4|IPv6. 0: not one of those.
- * For VXLAN sets the outer ports in k, as dec_udp does. */
+ * dec_vxlan, dec_geneve, dec_gtpu; IP in IP directly), for the common forms
+ * only: GRE version 0 carrying IPv4/IPv6 or Ethernet/IPv4|IPv6 (TEB), VXLAN
+ * carrying Ethernet/IPv4|IPv6, GENEVE carrying either, GTP-U G-PDUs without
+ * extension headers. 0: not one of those. For the UDP ones sets the outer
+ * ports in k, as dec_udp does. */
 static inline uint32_t fast_tunnel(const uint8_t *d, const struct fast_ipl *o,
                                    struct sl_pkt_tuple *k)
 {
@@ -1417,18 +1418,48 @@ static inline uint32_t fast_tunnel(const uint8_t *d, const struct fast_ipl *o,
         }
         return have >= hl ? o->l4 + hl : 0;
     }
-    if (o->proto != 17 || claim < 8 + 8 + 14 || have < 8 + 8 + 14 || be16(t + 4) != claim)
+    if (o->proto != 17 || claim < 8 + 8 || have < 8 + 8 || be16(t + 4) != claim)
         return 0;
     enum udp_tun ut = udp_tunnel_port(be16(t + 2));
     if (ut == UT_NONE)
         ut = udp_tunnel_port(be16(t));
-    if (ut != UT_VXLAN || !(t[8] & 0x08))
+    const uint8_t *g = t + 8;
+    uint32_t in; /* the inner packet's offset from t */
+    bool eth;    /* it starts with an Ethernet header */
+    switch (ut) {
+    case UT_VXLAN: /* dec_vxlan: the I flag, then Ethernet */
+        if (!(g[0] & 0x08))
+            return 0;
+        in = 16;
+        eth = true;
+        break;
+    case UT_GENEVE: /* dec_geneve: version 0, options, then Ethernet or an ethertype */
+        if (g[0] >> 6)
+            return 0;
+        in = 8 + 8 + (g[0] & 0x3f) * 4u;
+        eth = be16(g + 2) == 0x6558;
+        if (!eth && !fast_ip_etype(be16(g + 2)))
+            return 0;
+        break;
+    case UT_GTPU: /* dec_gtpu: a version 1 G-PDU without extension headers */
+        if ((g[0] >> 5) != 1 || !(g[0] & 0x10) || (g[0] & 0x04) || g[1] != 0xff)
+            return 0;
+        in = 8 + ((g[0] & 7) ? 12 : 8);
+        eth = false;
+        break;
+    default:
         return 0;
-    if (!fast_ip_etype(be16(t + 16 + 12)))
+    }
+    if (eth) {
+        if (have < in + 14 || !fast_ip_etype(be16(t + in + 12)))
+            return 0;
+        in += 14;
+    }
+    if (have < in)
         return 0;
     k->sport = be16(t);
     k->dport = be16(t + 2);
-    return o->l4 + 16 + 14;
+    return o->l4 + in;
 }
 
 /* The IP packet at d[l3..end) and, through one tunnel, the one inside it. */

@@ -205,7 +205,9 @@ struct sl_flow_key; /* sl_flow.h */
  * either alone, before IPv4 without options and not a fragment, or IPv6
  * without extension headers, carrying TCP or UDP that is no tunnel, headers
  * complete and lengths consistent; or carrying, in GRE (version 0, IP or
- * Ethernet/IP payload), IP in IP or VXLAN (Ethernet/IP), one such packet. For these
+ * Ethernet/IP payload), IP in IP, VXLAN (Ethernet/IP), GENEVE (IP or
+ * Ethernet/IP) or GTP-U (a G-PDU without extension headers), one such
+ * packet. For these
  * sl_pkt_decode(.., SL_DLT_EN10MB) finds one or two IP layers, L4 on the
  * last, nothing to report (no weird, no note) and nothing a balancer
  * treats apart (no fragment, no ICMP error), and *k is

@@ -40,6 +40,7 @@
 #define FE_MAX_WEIRDS 32 /* distinct weird names counted per input and lcore */
 #define FE_MAX_BURST  256
 #define FE_HLL_BITS   10 /* 1024 registers: ~3% error on a worker's flow count */
+_Static_assert(FE_HLL_BITS < 16, "fe_lcore.hll_at_min counts registers in 16 bits");
 #define FE_SCRATCH    65536
 
 /* Relaxed single-writer counters: the owner adds, other threads read. */
@@ -181,7 +182,12 @@ struct fe_lcore {
     uint16_t dirty[FE_MAX_EGRESS];
     struct fe_txbuf *txb; /* [n_egress] */
     uint8_t *hll;         /* [n_workers << FE_HLL_BITS], see fe_hll_reg */
-    uint8_t *scratch;     /* FE_SCRATCH bytes: linearized multi-segment frames */
+    /* Per worker: the smallest of its registers here, and how many hold
+     * it. A rank no higher changes nothing, so most frames skip the
+     * register (once a worker has seen a few thousand flows, ~90%). */
+    uint8_t hll_min[FE_MAX_WORKERS];
+    uint16_t hll_at_min[FE_MAX_WORKERS];
+    uint8_t *scratch; /* FE_SCRATCH bytes: linearized multi-segment frames */
     struct fe_lcore_stats *st;
     /* Snapshots on request: a reader bumps snap_req; between two loop
      * iterations, when every frame the lcore took in is accounted for (sent,

@@ -268,15 +268,39 @@ static inline uint64_t hll_mix(uint64_t h)
     return h ^ (h >> 33);
 }
 
+/* Worker w's register minimum and its count, after the last register at
+ * the old minimum went up. */
+static __rte_noinline void hll_new_min(struct fe_lcore *lc, unsigned w)
+{
+    const uint8_t *r = &lc->hll[fe_hll_reg(w, 0)];
+    uint8_t min = UINT8_MAX;
+    uint16_t at = 0;
+    for (unsigned i = 0; i < (1u << FE_HLL_BITS); i++) {
+        if (r[i] < min) {
+            min = r[i];
+            at = 0;
+        }
+        at += r[i] == min;
+    }
+    lc->hll_min[w] = min;
+    lc->hll_at_min[w] = at;
+}
+
 static inline void hll_add(struct fe_lcore *lc, unsigned w, uint64_t h)
 {
     h = hll_mix(h);
     unsigned idx = (unsigned)(h >> (64 - FE_HLL_BITS));
     uint64_t rest = (h << FE_HLL_BITS) | (1ull << (FE_HLL_BITS - 1));
     uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+    if (rank <= lc->hll_min[w])
+        return;
     uint8_t *r = &lc->hll[fe_hll_reg(w, idx)];
-    if (rank > *r)
-        __atomic_store_n(r, rank, __ATOMIC_RELAXED);
+    uint8_t old = *r;
+    if (rank <= old)
+        return;
+    __atomic_store_n(r, rank, __ATOMIC_RELAXED);
+    if (old == lc->hll_min[w] && --lc->hll_at_min[w] == 0)
+        hll_new_min(lc, w);
 }
 
 static inline void emit(struct fe_lcore *lc, int w, struct rte_mbuf *m)
@@ -733,6 +757,8 @@ static struct fe_lcore *lcore_new(struct fe_app *app, unsigned idx, unsigned lco
     if (!lc->st || !lc->txb || !lc->hll || !lc->scratch || !lc->snap || !lc->rdv_table)
         goto nomem;
     fe_workers_sync(app, &lc->rdv, lc->rdv_table, &lc->rdv_gen);
+    for (unsigned w = 0; w < app->n_workers; w++)
+        lc->hll_at_min[w] = 1u << FE_HLL_BITS; /* all registers zero */
     struct sl_lb_conf lbc = {
         .mode = app->conf->hash,
         .frag_timeout_ns = app->conf->frag_timeout_ns,

@@ -965,14 +965,16 @@ START_TEST(fast_v4_agrees_with_full_decode)
 }
 END_TEST
 
-/* An inner TCP or UDP packet (IPv4 or IPv6) in b; returns its length. */
+/* An inner TCP or UDP packet (IPv4 or IPv6) in b; returns its length. Its
+ * ports are no tunnel's and a UDP payload is too short to be taken for
+ * Teredo, so the decoder stops there. */
 static size_t inner_packet(uint8_t *b, int v)
 {
     uint8_t l4[256];
     struct taddr s = rnd_addr(v), d = rnd_addr(v);
     uint8_t proto = rnd() % 2 ? 6 : 17;
-    size_t n = build_l4(l4, &s, &d, proto, (uint16_t)(1024 + rnd() % 60000),
-                        (uint16_t)(1024 + rnd() % 60000), (size_t)(rnd() % 100));
+    size_t n = build_l4(l4, &s, &d, proto, (uint16_t)(1024 + rnd() % 1000),
+                        (uint16_t)(1024 + rnd() % 1000), (size_t)(rnd() % (proto == 6 ? 100 : 30)));
     return build_ip(b, &s, &d, proto, l4, 0, n, false, (uint32_t)rnd());
 }
 
@@ -1003,7 +1005,9 @@ static void check_cuts(struct fast_ctx *x, const uint8_t *b, size_t n, const cha
 
 /* GRE with every flags/version word (the optional words its flags announce
  * present), over several payload types; VXLAN with every flags byte, on
- * either port, over several inner ethertypes; IP in IP both ways. Tunnel
+ * either port, over several inner ethertypes; GENEVE with every first byte
+ * (version, option length) over IP and Ethernet; GTP-U with every flags
+ * byte, G-PDUs and others; IP in IP both ways. Tunnel
  * headers are where a short path that reads too little would go wrong. */
 START_TEST(fast_flow_agrees_on_tunnel_headers)
 {
@@ -1063,6 +1067,61 @@ START_TEST(fast_flow_agrees_on_tunnel_headers)
         if (f % 64 == 0)
             check_cuts(&x, b, n, "vxlan cut");
     }
+    unsigned long before = x.flow_tunnel;
+    for (unsigned f = 0; f < 256 * 4; f++) { /* GENEVE: every first byte (version, options) */
+        int v = rnd() % 2 ? 4 : 6;
+        size_t in_n = inner_packet(in, v), gl = 8 + (f & 0x3f) * 4u;
+        uint8_t *g = up + 8;
+        for (size_t i = 0; i < gl; i++)
+            g[i] = (uint8_t)rnd();
+        g[0] = (uint8_t)f;
+        unsigned kind =
+            (unsigned)(rnd() % 4); /* 0: IP, 1: Ethernet/IP, 2: Ethernet/other, 3: other */
+        uint16_t ip_et = v == 4 ? 0x0800 : 0x86dd;
+        put16(g + 2, kind == 0 ? ip_et : kind < 3 ? 0x6558 : (uint16_t)(rnd() % 0x9000));
+        size_t hl = 8 + gl;
+        if (kind == 1 || kind == 2)
+            hl += build_eth(up + hl, 7, 8, kind == 1 ? ip_et : 0x0806);
+        memcpy(up + hl, in, in_n);
+        put16(up, (uint16_t)(1024 + rnd() % 60000));
+        put16(up + 2, 6081);
+        put16(up + 4, (uint16_t)(hl + in_n));
+        put16(up + 6, 0);
+        size_t n = build_frame(b, &s, &d, 17, up, 0, hl + in_n, false, 11);
+        check_fast(&x, b, n, "geneve");
+        expect_taken(b, n, true, "geneve");
+        if (f % 64 == 0)
+            check_cuts(&x, b, n, "geneve cut");
+    }
+    ck_assert_msg(x.flow_tunnel - before > 50, "GENEVE: %lu taken", x.flow_tunnel - before);
+    before = x.flow_tunnel;
+    for (unsigned f = 0; f < 256 * 4; f++) { /* GTP-U: every flags byte, G-PDU or not */
+        int v = rnd() % 2 ? 4 : 6;
+        size_t in_n = inner_packet(in, v);
+        uint8_t *g = up + 8;
+        g[0] = (uint8_t)f;
+        g[1] = f & 256 ? (uint8_t)rnd() : 0xff;
+        put16(g + 2, (uint16_t)in_n);
+        put32(g + 4, (uint32_t)rnd());
+        size_t hl = 8 + 8;
+        if (f & 7) { /* sequence number, N-PDU number, next extension type */
+            put32(g + 8, (uint32_t)rnd() & 0xffffff00u);
+            if (f & 512)
+                g[11] = (uint8_t)rnd(); /* an extension header the short path declines */
+            hl += 4;
+        }
+        memcpy(up + hl, in, in_n);
+        put16(up, 2152);
+        put16(up + 2, f & 512 ? (uint16_t)(1024 + rnd() % 60000) : 2152);
+        put16(up + 4, (uint16_t)(hl + in_n));
+        put16(up + 6, 0);
+        size_t n = build_frame(b, &s, &d, 17, up, 0, hl + in_n, false, 13);
+        check_fast(&x, b, n, "gtpu");
+        expect_taken(b, n, !(f & 4), "gtpu");
+        if (f % 64 == 0)
+            check_cuts(&x, b, n, "gtpu cut");
+    }
+    ck_assert_msg(x.flow_tunnel - before > 5, "GTP-U: %lu taken", x.flow_tunnel - before);
     for (int i = 0; i < 400; i++) {
         struct taddr os = rnd_addr(i % 2 ? 4 : 6), od = rnd_addr(os.v);
         size_t in_n = inner_packet(in, rnd() % 2 ? 4 : 6);
