@@ -8,17 +8,16 @@
  * workers, at least 4096 buckets each beyond, 2^20 at most), so bucket
  * granularity keeps each worker's share within a few percent of its due.
  *
- * Scores, all weights equal: 64-bit words y_j = mix(b ^ salt_j), one per
- * four workers; worker i scores the top 15 bits of 16-bit lane i%4 of
- * y_{i/4}; the highest score wins, ties going to the lower id (a fixed total
- * order per flow, so the removal property is exact). Two multiplies cover 8
- * workers, and with SSE4.1 one PHMINPOSUW finds the winner of 8 (~3 ns);
- * sl_rdv_pick_scalar is the same rule without SIMD. 15-bit scores tie for
- * the top in under 0.1% of flows, a negligible bias to lower ids.
- * Unequal weights: each live worker's 53-bit score u in (0,1) becomes
- * -w / ln(u), which gives worker i a share w_i / sum(w).
- * Both are deterministic across hosts, so two balancers with the same
- * workers pick alike.
+ * Scores, all weights equal, for the bucket's word b (its number through
+ * splitmix64, so that small numbers spread over 64 bits): 64-bit words
+ * y_j = mix(b ^ salt_j), one per four workers; worker i scores the top 15
+ * bits of 16-bit lane i%4 of y_{i/4}; the highest score wins, ties going to the lower id (a fixed
+ * total order per bucket, so the removal property is exact). Two multiplies cover 8 workers, and
+ * with SSE4.1 one PHMINPOSUW finds the winner of 8 (~3 ns); sl_rdv_pick_scalar is the same rule
+ * without SIMD. 15-bit scores tie for the top in under 0.1% of buckets, a negligible bias to lower
+ * ids. Unequal weights: each live worker's 53-bit score u in (0,1) becomes -w / ln(u), which gives
+ * worker i a share w_i / sum(w). Both are deterministic across hosts, so two balancers with the
+ * same workers pick alike.
  *
  * The fields are read-only outside sl_rdv.c: change them through the
  * setters. A picker running concurrently with a setter may see the old or the
