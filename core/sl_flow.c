@@ -265,23 +265,13 @@ uint64_t sl_hash_layer(const struct sl_pkt_ip *ip, enum sl_hash_mode m)
     return hash_fields(ip->src, ip->dst, sp, dp, ip->proto, ip->version, m);
 }
 
-uint64_t sl_hash_v4(const struct sl_pkt_v4 *v, enum sl_hash_mode m)
-{
-    /* hash_fields and toeplitz_sym read a v4 address from bytes 12..15 of
-     * its mapped form; the rest is never read. */
-    uint8_t src[16], dst[16];
-    memcpy(src + 12, v->src, 4);
-    memcpy(dst + 12, v->dst, 4);
-    if (m == SL_HASH_TOEPLITZ)
-        return toeplitz_sym(src, dst, v->sport, v->dport, v->proto, 4);
-    return hash_fields(src, dst, v->sport, v->dport, v->proto, 4, m);
-}
-
 uint64_t sl_hash_tuple(const struct sl_pkt_tuple *t, enum sl_hash_mode m)
 {
     uint8_t src4[16], dst4[16];
     const uint8_t *src = t->src, *dst = t->dst;
-    if (t->version == 4) { /* read from bytes 12..15 of the mapped form, as in sl_hash_v4 */
+    if (t->version == 4) {
+        /* hash_fields and toeplitz_sym read a v4 address from bytes 12..15
+         * of its mapped form; the rest is never read. */
         memcpy(src4 + 12, t->src, 4);
         memcpy(dst4 + 12, t->dst, 4);
         src = src4;

@@ -76,10 +76,6 @@ uint64_t sl_hash_key(const struct sl_flow_key *k, enum sl_hash_mode m);
  * inner and outer modes of the same width hash a given layer alike). */
 uint64_t sl_hash_layer(const struct sl_pkt_ip *ip, enum sl_hash_mode m);
 
-/* sl_hash_layer() of the one IP layer of a frame sl_pkt_fast_v4() accepted,
- * in every mode. */
-uint64_t sl_hash_v4(const struct sl_pkt_v4 *v, enum sl_hash_mode m);
-
 /* sl_hash_key of the key a tuple from sl_pkt_fast_tuple names. */
 uint64_t sl_hash_tuple(const struct sl_pkt_tuple *t, enum sl_hash_mode m);
 

@@ -83,7 +83,7 @@ int sl_lb_pick(struct sl_lb *lb, const struct sl_pkt *p, uint64_t now_ns, void *
 
 /* The worker of a plain flow with hash h: what sl_lb_pick returns (reason
  * SL_LB_FLOW) for an IP frame that is neither a fragment nor an ICMP error,
- * e.g. one sl_pkt_fast_v4() accepted, hashed with sl_hash_v4(). Such frames
+ * e.g. one sl_pkt_fast_tuple() accepted, hashed with sl_hash_tuple(). Such frames
  * never touch the fragment table. -1 when no worker is live. */
 int sl_lb_pick_flow(struct sl_lb *lb, uint64_t h);
 
