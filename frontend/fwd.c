@@ -466,10 +466,11 @@ static void dispatch_general(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t t
     emit(lc, w, m);
 }
 
-/* The short path: plain TCP/UDP over IPv4 or IPv6 (VLAN tags and MPLS
- * labels allowed, or inside GRE, IP in IP or VXLAN), most of any traffic, skips the full decode: it
- * would report nothing for these frames, and sl_lb would pick by this very hash (test_lb checks
- * both on every test frame). Sets *h. */
+/* The short path: plain TCP/UDP over IPv4 or IPv6, behind VLAN tags and
+ * MPLS labels or inside one GRE, IP-in-IP, VXLAN, GENEVE or GTP-U tunnel
+ * (sl_pkt_fast_tuple), most of any traffic, skips the full decode: the
+ * decoder would report nothing for these frames, and sl_lb would pick by
+ * this very hash (test_lb checks both on every test frame). Sets *h. */
 static inline bool short_path(const struct fe_lcore *lc, const struct rte_mbuf *m, uint64_t *h)
 {
     struct sl_pkt_tuple t;
