@@ -317,16 +317,22 @@ void nc_monitor_read(void *mon, const char *what)
 
 int nc_send(void *sock, const char *routing_id, const void *data, size_t len, int flags)
 {
+    bool id_sent = routing_id == NULL;
     for (;;) {
         int rc = 0;
-        if (routing_id)
-            rc = zmq_send(sock, routing_id, strlen(routing_id), ZMQ_SNDMORE | flags);
+        if (!id_sent) /* once only: a retry must not repeat the frame it already queued */
+            id_sent =
+                (rc = zmq_send(sock, routing_id, strlen(routing_id), ZMQ_SNDMORE | flags)) >= 0;
         if (rc >= 0)
             rc = zmq_send(sock, data, len, flags);
         if (rc >= 0)
             return 0;
         int e = zmq_errno();
-        if (e == EINTR && !nc_stop)
+        /* A signal (the stop signal too) interrupted the send: try again,
+         * unless stopping and the send could block (a peer may be gone). A
+         * non-blocking send returns at once either way; failing it on the
+         * stop signal made a proxy exit 1 as it was being stopped. */
+        if (e == EINTR && (!nc_stop || (flags & ZMQ_DONTWAIT)))
             continue;
         return -e;
     }
