@@ -7,18 +7,15 @@
 #include "sl_sha1.h"
 
 #define IPPROTO_ICMP_  1
-#define IPPROTO_TCP_   6
-#define IPPROTO_UDP_   17
 #define IPPROTO_ICMP6_ 58
-#define IPPROTO_SCTP_  132
 
 /* Odd 64-bit constants (digits of pi / e); any fixed random values do. */
-#define K0 0x243f6a8885a308d3ULL
-#define K1 0x13198a2e03707345ULL
+#define K0 SL_HASH_K0
+#define K1 SL_HASH_K1
 #define K2 0xa4093822299f31d1ULL
 #define K3 0x082efa98ec4e6c89ULL
-#define K4 0x452821e638d01377ULL
-#define K5 0xbe5466cf34e90c6dULL
+#define K4 SL_HASH_K4
+#define K5 SL_HASH_K5
 #define K6 0xc0ac29b7c97c50ddULL
 #define K7 0x3f84d5b5b5470917ULL
 
@@ -59,7 +56,7 @@ const char *sl_hash_mode_name(enum sl_hash_mode m)
  * flow), so ICMP hashes on addresses and protocol. */
 static inline bool proto_has_ports(uint8_t proto)
 {
-    return proto == IPPROTO_TCP_ || proto == IPPROTO_UDP_ || proto == IPPROTO_SCTP_;
+    return sl_hash_proto_has_ports(proto);
 }
 
 static inline uint64_t load64(const uint8_t *p)
@@ -67,13 +64,6 @@ static inline uint64_t load64(const uint8_t *p)
     uint64_t v;
     memcpy(&v, p, sizeof(v));
     return v;
-}
-
-/* 64x64->128 multiply folded: one of the cheapest strong mixers. */
-static inline uint64_t mum(uint64_t a, uint64_t b)
-{
-    __uint128_t r = (__uint128_t)a * b;
-    return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
 /* The core symmetric hash: endpoints (addr, port) are put in a fixed order
@@ -95,10 +85,10 @@ static inline uint64_t hash_tuple(const uint8_t *src, const uint8_t *dst, uint32
     uint32_t tp = (sp ^ dp) & (uint32_t)m;
     sp ^= tp;
     dp ^= tp;
-    uint64_t a = mum(s0 ^ K0, d0 ^ K1);
-    uint64_t b = mum(s1 ^ K2, d1 ^ K3);
+    uint64_t a = sl_hash_mum(s0 ^ K0, d0 ^ K1);
+    uint64_t b = sl_hash_mum(s1 ^ K2, d1 ^ K3);
     uint64_t c = (uint64_t)sp << 24 | (uint64_t)dp << 8 | proto;
-    return mum(a ^ c ^ K4, b ^ K5);
+    return sl_hash_mum(a ^ c ^ K4, b ^ K5);
 }
 
 /* IPv4 needs only the last 4 bytes of each mapped address. Reading just
@@ -111,10 +101,7 @@ static inline uint64_t hash_tuple4(const uint8_t *src, const uint8_t *dst, uint3
     uint32_t s, d;
     memcpy(&s, src + 12, 4);
     memcpy(&d, dst + 12, 4);
-    uint64_t a = (uint64_t)s << 16 | sp, b = (uint64_t)d << 16 | dp;
-    uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
-    uint64_t x = mum(lo ^ K0, hi ^ ((uint64_t)proto << 48) ^ K1);
-    return mum(x ^ K4, K5);
+    return sl_hash_v4(s, d, sp, dp, proto);
 }
 
 /* Always inlined into its three callers: once per frame on the balancer's
@@ -250,7 +237,7 @@ uint64_t sl_hash_mac_pair(const uint8_t *frame, size_t len)
     memcpy(&a, mac, 6);
     memcpy(&b, mac + 6, 6);
     uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
-    return mum(lo ^ K6, hi ^ K7);
+    return sl_hash_mum(lo ^ K6, hi ^ K7);
 }
 
 uint64_t sl_hash_layer(const struct sl_pkt_ip *ip, enum sl_hash_mode m)
@@ -265,7 +252,7 @@ uint64_t sl_hash_layer(const struct sl_pkt_ip *ip, enum sl_hash_mode m)
     return hash_fields(ip->src, ip->dst, sp, dp, ip->proto, ip->version, m);
 }
 
-uint64_t sl_hash_tuple(const struct sl_pkt_tuple *t, enum sl_hash_mode m)
+uint64_t sl_hash_tuple_any(const struct sl_pkt_tuple *t, enum sl_hash_mode m)
 {
     uint8_t src4[16], dst4[16];
     const uint8_t *src = t->src, *dst = t->dst;

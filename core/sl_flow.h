@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "sl_pkt.h"
 
@@ -76,8 +77,57 @@ uint64_t sl_hash_key(const struct sl_flow_key *k, enum sl_hash_mode m);
  * inner and outer modes of the same width hash a given layer alike). */
 uint64_t sl_hash_layer(const struct sl_pkt_ip *ip, enum sl_hash_mode m);
 
+/* sl_hash_tuple for any tuple and mode (the inline one below calls it for
+ * IPv6 and toeplitz). */
+uint64_t sl_hash_tuple_any(const struct sl_pkt_tuple *t, enum sl_hash_mode m);
+
+/* ---- inline: what a balancer computes for every frame ---------------------
+ * The sym* hash of an IPv4 tuple, inline so that a burst loop pays no call
+ * for it; sl_flow.c builds on the same functions, so both give one result. */
+
+/* Odd 64-bit constants (digits of pi); any fixed random values do. */
+#define SL_HASH_K0 0x243f6a8885a308d3ULL
+#define SL_HASH_K1 0x13198a2e03707345ULL
+#define SL_HASH_K4 0x452821e638d01377ULL
+#define SL_HASH_K5 0xbe5466cf34e90c6dULL
+
+/* 64x64->128 multiply folded: one of the cheapest strong mixers. */
+static inline uint64_t sl_hash_mum(uint64_t a, uint64_t b)
+{
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* IPv4 endpoints as loaded from the header (s, d: the address bytes in
+ * memory order), ordered without a branch, then two multiply-folds. */
+static inline uint64_t sl_hash_v4(uint32_t s, uint32_t d, uint32_t sp, uint32_t dp, uint32_t proto)
+{
+    uint64_t a = (uint64_t)s << 16 | sp, b = (uint64_t)d << 16 | dp;
+    uint64_t lo = a < b ? a : b, hi = a < b ? b : a;
+    uint64_t x = sl_hash_mum(lo ^ SL_HASH_K0, hi ^ ((uint64_t)proto << 48) ^ SL_HASH_K1);
+    return sl_hash_mum(x ^ SL_HASH_K4, SL_HASH_K5);
+}
+
+/* Whether a protocol's ports count in a hash: TCP, UDP, SCTP. */
+static inline bool sl_hash_proto_has_ports(uint8_t proto)
+{
+    return proto == 6 || proto == 17 || proto == 132;
+}
+
 /* sl_hash_key of the key a tuple from sl_pkt_fast_tuple names. */
-uint64_t sl_hash_tuple(const struct sl_pkt_tuple *t, enum sl_hash_mode m);
+static inline uint64_t sl_hash_tuple(const struct sl_pkt_tuple *t, enum sl_hash_mode m)
+{
+    if (t->version != 4 || m == SL_HASH_TOEPLITZ)
+        return sl_hash_tuple_any(t, m);
+    uint32_t s, d, sp = t->sport, dp = t->dport, proto = t->proto;
+    memcpy(&s, t->src, 4);
+    memcpy(&d, t->dst, 4);
+    if (m == SL_HASH_SYM2 || m == SL_HASH_INNER_SYM2)
+        sp = dp = proto = 0;
+    else if (m == SL_HASH_SYM3 || m == SL_HASH_INNER_SYM3 || !sl_hash_proto_has_ports(proto))
+        sp = dp = 0;
+    return sl_hash_v4(s, d, sp, dp, proto);
+}
 
 /* Symmetric hash of the flow an ICMP error quotes, in mode m: equal to the
  * hash of that flow's own packets (either direction). */

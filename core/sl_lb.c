@@ -61,6 +61,11 @@ struct sl_lb {
     bool use_table; /* sym3/sym2 over the outer layer need no fragment table */
     unsigned bucket_mask;
     struct frag_slot *slots;
+    /* Per slot: a tag of its key's hash, 0 while the slot is empty. A
+     * bucket's tags share a cache line, so a lookup reads one line and then
+     * only the slot whose tag matches, not all WAYS slots (a DRAM miss each
+     * once the table outgrows the caches). */
+    uint32_t *tags;
     struct held *held;
     int32_t free_head;
     int32_t age_head, age_tail;
@@ -97,8 +102,9 @@ struct sl_lb *sl_lb_new(const struct sl_lb_conf *conf, const struct sl_rdv *rdv)
     lb->use_table = conf->mode != SL_HASH_SYM3 && conf->mode != SL_HASH_SYM2;
 
     lb->slots = calloc(n, sizeof(*lb->slots));
+    lb->tags = calloc(n, sizeof(*lb->tags));
     lb->held = calloc(lb->conf.max_held, sizeof(*lb->held));
-    if (!lb->slots || !lb->held)
+    if (!lb->slots || !lb->tags || !lb->held)
         goto fail;
     for (unsigned i = 0; i < lb->conf.max_held; i++)
         lb->held[i].next_age = (i + 1 < lb->conf.max_held) ? (int32_t)i + 1 : -1;
@@ -117,6 +123,7 @@ void sl_lb_free(struct sl_lb *lb)
     if (!lb)
         return;
     free(lb->slots);
+    free(lb->tags);
     free(lb->held);
     free(lb);
 }
@@ -228,7 +235,8 @@ static void frag_key_of(struct frag_key *k, const struct sl_pkt_ip *ip)
     k->version = ip->version;
 }
 
-static unsigned bucket_of(const struct sl_lb *lb, const struct frag_key *k)
+/* The key's hash: its low bits pick the bucket, its high half is the tag. */
+static uint64_t key_hash(const struct frag_key *k)
 {
     uint64_t w[5];
     memcpy(w, k, sizeof(w));
@@ -237,7 +245,7 @@ static unsigned bucket_of(const struct sl_lb *lb, const struct frag_key *k)
         __uint128_t r = (__uint128_t)(x ^ w[i]) * 0xa0761d6478bd642fULL;
         x = (uint64_t)r ^ (uint64_t)(r >> 64);
     }
-    return (unsigned)x & lb->bucket_mask;
+    return x;
 }
 
 static bool expired(const struct sl_lb *lb, const struct frag_slot *s, uint64_t now)
@@ -251,50 +259,69 @@ static void slot_clear(struct sl_lb *lb, struct frag_slot *s)
     if (s->state == S_PENDING)
         slot_flush(lb, s, 0, SL_LB_FRAG_ORPHAN);
     s->state = S_EMPTY;
+    lb->tags[s - lb->slots] = 0;
 }
 
-/* Finds the slot of k; with `create`, claims one (an empty or expired way,
- * else the least recently used, evicted and counted). NULL when absent. */
-static struct frag_slot *slot_get(struct sl_lb *lb, const struct frag_key *k, uint64_t now,
-                                  bool create)
+/* Gives slot s (empty) to key k. */
+static struct frag_slot *slot_claim(struct sl_lb *lb, struct frag_slot *s, const struct frag_key *k,
+                                    uint32_t tag, uint64_t now)
 {
-    struct frag_slot *b = &lb->slots[(size_t)bucket_of(lb, k) * WAYS];
+    s->k = *k;
+    s->held_head = s->held_tail = -1;
+    s->ts = now;
+    lb->tags[s - lb->slots] = tag;
+    return s;
+}
+
+/* A full bucket b: its expired ways are cleared (and counted), the first of
+ * them taken; else its least recently used way is evicted. */
+static struct frag_slot *slot_victim(struct sl_lb *lb, struct frag_slot *b, uint64_t now)
+{
     struct frag_slot *victim = NULL;
     for (int i = 0; i < WAYS; i++) {
         struct frag_slot *s = &b[i];
-        if (s->state == S_EMPTY) {
-            if (!victim || victim->state != S_EMPTY)
-                victim = s;
-            continue;
-        }
-        if (memcmp(&s->k, k, sizeof(*k)) == 0) {
-            if (!expired(lb, s, now))
-                return s;
-            lb->st.frag_expired++;
-            slot_clear(lb, s);
-            victim = s;
-            break;
-        }
         if (expired(lb, s, now)) {
             lb->st.frag_expired++;
             slot_clear(lb, s);
             if (!victim || victim->state != S_EMPTY)
                 victim = s;
-            continue;
-        }
-        if (!victim || (victim->state != S_EMPTY && s->ts < victim->ts))
+        } else if (!victim || (victim->state != S_EMPTY && s->ts < victim->ts)) {
             victim = s;
+        }
     }
-    if (!create)
-        return NULL;
     if (victim->state != S_EMPTY) {
         lb->st.frag_evicted++;
         slot_clear(lb, victim);
     }
-    victim->k = *k;
-    victim->held_head = victim->held_tail = -1;
-    victim->ts = now;
     return victim;
+}
+
+/* Finds the slot of k; with `create`, claims one (an empty way, else an
+ * expired one, else the least recently used, evicted and counted). NULL when
+ * absent. A slot found past its time is cleared and counted as expired. */
+static struct frag_slot *slot_get(struct sl_lb *lb, const struct frag_key *k, uint64_t now,
+                                  bool create)
+{
+    uint64_t x = key_hash(k);
+    size_t base = (size_t)(x & lb->bucket_mask) * WAYS;
+    uint32_t tag = (uint32_t)(x >> 32) | 1;
+    const uint32_t *tg = &lb->tags[base];
+    struct frag_slot *b = &lb->slots[base];
+    struct frag_slot *empty = NULL;
+    for (int i = 0; i < WAYS; i++) {
+        if (tg[i] == tag && memcmp(&b[i].k, k, sizeof(*k)) == 0) {
+            if (!expired(lb, &b[i], now))
+                return &b[i];
+            lb->st.frag_expired++;
+            slot_clear(lb, &b[i]);
+            return create ? slot_claim(lb, &b[i], k, tag, now) : NULL;
+        }
+        if (tg[i] == 0 && !empty)
+            empty = &b[i];
+    }
+    if (!create)
+        return NULL;
+    return slot_claim(lb, empty ? empty : slot_victim(lb, b, now), k, tag, now);
 }
 
 /* --- the decision ---------------------------------------------------------- */

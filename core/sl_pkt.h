@@ -203,8 +203,9 @@ struct sl_flow_key; /* sl_flow.h */
 /* The same promise for a wider set of Ethernet frames: up to four VLAN tags
  * (802.1Q, 802.1ad, 0x9100-0x9300) and then up to four MPLS labels, or
  * either alone, before IPv4 without options and not a fragment, or IPv6
- * without extension headers, carrying TCP or UDP that is no tunnel, headers
- * complete and lengths consistent; or carrying, in GRE (version 0, IP or
+ * without extension headers, carrying TCP, UDP that is no tunnel, or an
+ * ICMP/ICMPv6 message that is no error, headers complete and lengths
+ * consistent; or carrying, in GRE (version 0, IP or
  * Ethernet/IP payload), IP in IP, VXLAN (Ethernet/IP), GENEVE (IP or
  * Ethernet/IP) or GTP-U (a G-PDU without extension headers), one such
  * packet. For these

@@ -91,10 +91,17 @@ static inline int sl_rdv_table_pick(const struct sl_rdv_table *t, uint64_t h)
     return t->any ? t->w[sl_rdv_bucket(h, t->bits)] : -1;
 }
 
-/* The table entry a pick of h reads, for prefetching. */
+/* The table entry a pick of h reads: to prefetch it, and to pick with it
+ * later (sl_rdv_table_pick_slot) while t stays unchanged. */
 static inline const uint8_t *sl_rdv_table_slot(const struct sl_rdv_table *t, uint64_t h)
 {
     return &t->w[sl_rdv_bucket(h, t->bits)];
+}
+
+/* sl_rdv_table_pick(t, h) given sl_rdv_table_slot(t, h). */
+static inline int sl_rdv_table_pick_slot(const struct sl_rdv_table *t, const uint8_t *slot)
+{
+    return t->any ? *slot : -1;
 }
 
 #endif

@@ -41,7 +41,7 @@
 #define FE_MAX_BURST  256
 #define FE_HLL_BITS   10 /* 1024 registers: ~3% error on a worker's flow count */
 _Static_assert(FE_HLL_BITS < 16, "fe_lcore.hll_at_min counts registers in 16 bits");
-#define FE_SCRATCH    65536
+#define FE_SCRATCH 65536
 
 /* Relaxed single-writer counters: the owner adds, other threads read. */
 #define FE_ADD(x, v) __atomic_store_n(&(x), (x) + (v), __ATOMIC_RELAXED)
@@ -176,6 +176,9 @@ struct fe_lcore {
     struct sl_rdv_table *rdv_table; /* and of its every-bucket picks */
     struct sl_pkt pkt;
     bool inner;                 /* the hash mode takes the innermost IP layer */
+    enum sl_hash_mode hash;     /* conf->hash, one load closer */
+    bool count_flows;           /* conf->count_flows, likewise */
+    bool meta_always;           /* every frame needs its fe_meta (fwd.c) */
     uint64_t now_ns;            /* the latest frame time seen */
     uint16_t txq[FE_MAX_PORTS]; /* TX queue used on each port */
     unsigned n_dirty;

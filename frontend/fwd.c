@@ -286,15 +286,25 @@ static __rte_noinline void hll_new_min(struct fe_lcore *lc, unsigned w)
     lc->hll_at_min[w] = at;
 }
 
-static inline void hll_add(struct fe_lcore *lc, unsigned w, uint64_t h)
+/* A flow hash's register index (high bits) and rank (low 6 bits) in one
+ * word: computed in a burst's first pass, off the chain that starts at the
+ * worker pick. */
+static inline uint16_t hll_code(uint64_t h)
 {
     h = hll_mix(h);
     unsigned idx = (unsigned)(h >> (64 - FE_HLL_BITS));
     uint64_t rest = (h << FE_HLL_BITS) | (1ull << (FE_HLL_BITS - 1));
-    uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+    unsigned rank = (unsigned)__builtin_clzll(rest) + 1;
+    return (uint16_t)(idx << 6 | rank);
+}
+_Static_assert(FE_HLL_BITS + 6 <= 16 && 64 - FE_HLL_BITS + 1 < 64, "hll_code packs idx and rank");
+
+static inline void hll_add(struct fe_lcore *lc, unsigned w, uint16_t code)
+{
+    uint8_t rank = code & 63;
     if (rank <= lc->hll_min[w])
         return;
-    uint8_t *r = &lc->hll[fe_hll_reg(w, idx)];
+    uint8_t *r = &lc->hll[fe_hll_reg(w, code >> 6)];
     uint8_t old = *r;
     if (rank <= old)
         return;
@@ -417,16 +427,18 @@ static inline void count_reason_fast(struct fe_in_stats *is, enum sl_lb_reason w
         count_reason(is, why);
 }
 
-/* A frame of a plain flow with hash h (the short path below). */
-static inline void emit_flow(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t h)
+/* A frame of a plain flow (the short path below): slot, its entry in the
+ * rendezvous table; hc, its hll_code. */
+static inline void emit_flow(struct fe_lcore *lc, struct rte_mbuf *m, const uint8_t *slot,
+                             uint16_t hc)
 {
-    int w = sl_rdv_table_pick(lc->rdv_table, h);
+    int w = sl_rdv_table_pick_slot(lc->rdv_table, slot);
     if (unlikely(w < 0)) {
         drop(lc, m, FE_DROP_NO_WORKER);
         return;
     }
-    if (lc->app->conf->count_flows)
-        hll_add(lc, (unsigned)w, h);
+    if (lc->count_flows)
+        hll_add(lc, (unsigned)w, hc);
     emit(lc, w, m);
 }
 
@@ -434,7 +446,6 @@ static inline void emit_flow(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t h
 static void dispatch_general(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t ts_ns,
                              struct fe_in_stats *is)
 {
-    struct fe_app *app = lc->app;
     const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
     uint32_t dlen = m->data_len;
     if (unlikely(m->nb_segs > 1)) {
@@ -455,8 +466,8 @@ static void dispatch_general(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t t
         return;
     }
     /* The pick's own hash: for these two reasons it is sl_hash_pkt's. */
-    if (app->conf->count_flows && (why == SL_LB_FLOW || why == SL_LB_NON_IP))
-        hll_add(lc, (unsigned)w, sl_lb_last_hash(lc->lb));
+    if (lc->count_flows && (why == SL_LB_FLOW || why == SL_LB_NON_IP))
+        hll_add(lc, (unsigned)w, hll_code(sl_lb_last_hash(lc->lb)));
     /* A first fragment makes the fragments held for it ready. They arrived
      * before it, so they leave before it too: the worker then sees the
      * datagram's pieces in their original order, and its reassembly completes
@@ -476,7 +487,7 @@ static inline bool short_path(const struct fe_lcore *lc, const struct rte_mbuf *
     struct sl_pkt_tuple t;
     if (likely(m->nb_segs == 1) &&
         sl_pkt_fast_tuple(rte_pktmbuf_mtod(m, const uint8_t *), m->data_len, lc->inner, &t)) {
-        *h = sl_hash_tuple(&t, lc->app->conf->hash);
+        *h = sl_hash_tuple(&t, lc->hash);
         return true;
     }
     return false;
@@ -487,7 +498,7 @@ static inline void dispatch(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t ts
 {
     uint64_t h;
     if (short_path(lc, m, &h))
-        emit_flow(lc, m, h);
+        emit_flow(lc, m, sl_rdv_table_slot(lc->rdv_table, h), hll_code(h));
     else
         dispatch_general(lc, m, ts_ns, is);
 }
@@ -577,9 +588,10 @@ static void rx_burst_paced(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mb
 }
 
 /* In two passes, so that the table loads of a whole burst are in flight
- * together: first stamp every frame and hash the short-path ones,
- * prefetching their table entries; then dispatch them in order. net_pcap's copy (and a NIC's DMA)
- * has pushed the mbufs out of L1 by now, so their headers are prefetched first of all. */
+ * together: first hash the short-path frames, prefetching their table
+ * entries (and stamp the frames that need it); then dispatch all in order.
+ * net_pcap's copy (and a NIC's DMA) has pushed the mbufs out of L1 by now,
+ * so their headers are prefetched first of all. */
 static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mbuf **rx,
                              unsigned n, uint64_t tsc)
 {
@@ -587,12 +599,19 @@ static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_
     struct fe_in_stats *is = &lc->st->in[rq->input];
     const int meta_off = fe_meta_off; /* a local: the calls below would make it a reload */
     uint64_t live_ns = fe_tsc_to_ns(app, tsc);
-    uint64_t h[FE_MAX_BURST], ts[FE_MAX_BURST];
+    uint64_t h, ts[FE_MAX_BURST];
+    const uint8_t *slot[FE_MAX_BURST];
+    uint16_t hc[FE_MAX_BURST];
     bool fast[FE_MAX_BURST];
     if (unlikely(app->conf->pace > 0 && app->inputs[rq->input].pcapr != NULL)) {
         rx_burst_paced(lc, rq, rx, n, live_ns);
         return;
     }
+    /* Frames read from a pcap take their times from it, in order; a live
+     * frame's metadata is read only past this function's fast path (held
+     * fragments, shapers, kernel links, --write-pcaps), so a frame the short
+     * path takes needs none unless one of those is about. */
+    const bool stamp_all = lc->meta_always || app->inputs[rq->input].pcapr != NULL;
     for (unsigned i = 0; i < n; i++)
         rte_prefetch0(rx[i]);
     /* Input counters are added per burst: a snapshot is taken between loop
@@ -602,13 +621,19 @@ static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_
         struct rte_mbuf *m = rx[i];
         if (i + 2 < n)
             rte_prefetch0(rte_pktmbuf_mtod(rx[i + 2], void *));
-        struct fe_meta *meta = RTE_MBUF_DYNFIELD(m, meta_off, struct fe_meta *);
-        stamp(lc, rq, m, meta, live_ns);
-        ts[i] = meta->ts_ns;
         bytes += rte_pktmbuf_pkt_len(m);
-        fast[i] = short_path(lc, m, &h[i]);
-        if (fast[i])
-            rte_prefetch0(sl_rdv_table_slot(lc->rdv_table, h[i]));
+        fast[i] = short_path(lc, m, &h);
+        ts[i] = live_ns;
+        if (stamp_all || !fast[i]) {
+            struct fe_meta *meta = RTE_MBUF_DYNFIELD(m, meta_off, struct fe_meta *);
+            stamp(lc, rq, m, meta, live_ns);
+            ts[i] = meta->ts_ns;
+        }
+        if (fast[i]) {
+            slot[i] = sl_rdv_table_slot(lc->rdv_table, h);
+            rte_prefetch0(slot[i]);
+            hc[i] = hll_code(h);
+        }
     }
     FE_ADD(is->pkts, n);
     FE_ADD(is->bytes, bytes);
@@ -616,7 +641,7 @@ static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_
         if (ts[i] > lc->now_ns)
             lc->now_ns = ts[i];
         if (fast[i])
-            emit_flow(lc, rx[i], h[i]);
+            emit_flow(lc, rx[i], slot[i], hc[i]);
         else
             dispatch_general(lc, rx[i], ts[i], is);
     }
@@ -690,6 +715,9 @@ int fe_fwd_main(void *arg)
     struct fe_app *app = lc->app;
     struct rte_mbuf *rx[FE_MAX_BURST];
     const uint16_t burst = (uint16_t)app->conf->burst;
+    lc->meta_always = app->pcapw != NULL; /* the egress links are set up by now */
+    for (unsigned e = 0; e < app->n_egress; e++)
+        lc->meta_always |= app->egress[e].shaper != NULL || app->egress[e].kernel;
     uint64_t bursts = 0;
     uint64_t tsc = rte_rdtsc();
     for (unsigned r = 0; r < lc->n_rxq; r++)
@@ -771,6 +799,8 @@ static struct fe_lcore *lcore_new(struct fe_app *app, unsigned idx, unsigned lco
         goto nomem;
     sl_lb_set_table(lc->lb, lc->rdv_table);
     lc->inner = sl_hash_mode_inner(app->conf->hash);
+    lc->count_flows = app->conf->count_flows;
+    lc->hash = app->conf->hash;
     for (unsigned p = 0; p < FE_MAX_PORTS; p++)
         lc->txq[p] = app->port_ntxq[p] ? (uint16_t)(idx % app->port_ntxq[p]) : 0;
     return lc;
