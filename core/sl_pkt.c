@@ -1397,6 +1397,12 @@ static inline bool fast_ip_etype(uint16_t et)
     return et == 0x0800 || et == 0x86dd;
 }
 
+/* The IP protocols fast_tunnel looks into: IP in IP (4, 41), GRE, UDP. */
+static inline bool fast_tunnel_proto(uint8_t proto)
+{
+    return proto == 4 || proto == 41 || proto == 47 || proto == 17;
+}
+
 /* Where the packet inside the tunnel of outer layer o starts (dec_gre,
  * dec_vxlan, dec_geneve, dec_gtpu; IP in IP directly), for the common forms
  * only: GRE version 0 carrying IPv4/IPv6 or Ethernet/IPv4|IPv6 (TEB), VXLAN
@@ -1537,16 +1543,15 @@ bool sl_pkt_fast_tuple(const uint8_t *data, uint32_t len, bool inner, struct sl_
     uint32_t end = min_u32(len, MAX_FRAME);
     /* IPv4 straight after the Ethernet header, most of any traffic, first,
      * in a leaf that needs no saved registers. fast_layers would begin with
-     * these same two steps; it is left only what may be a tunnel (a payload
-     * fast_l4 declines that is not TCP). */
+     * these same two steps; it is left only what may be a tunnel. */
     if (end >= 14 + 20 && be16(data + 12) == 0x0800 && data[14] == 0x45) {
         struct fast_ipl o;
         if (!fast_ip(data, 14, end, NO_WEND, k, &o))
             return false;
         if (fast_l4(data + o.l4, o.proto, o.wend - o.l4, o.end - o.l4, k))
             return true;
-        if (o.proto != 17 && o.proto != 4 && o.proto != 41 && o.proto != 47)
-            return false; /* no tunnel either (fast_tunnel) */
+        if (!fast_tunnel_proto(o.proto))
+            return false;
     }
     return fast_tuple_any(data, end, inner, k);
 }
