@@ -51,14 +51,6 @@ const char *sl_hash_mode_name(enum sl_hash_mode m)
     return (unsigned)m < SL_HASH_MAX ? mode_names[m] : "unknown";
 }
 
-/* Only these protocols have ports that identify a connection. ICMP's
- * type/code would split echo request from reply (and an error from its
- * flow), so ICMP hashes on addresses and protocol. */
-static inline bool proto_has_ports(uint8_t proto)
-{
-    return sl_hash_proto_has_ports(proto);
-}
-
 static inline uint64_t load64(const uint8_t *p)
 {
     uint64_t v;
@@ -110,20 +102,7 @@ static inline __attribute__((always_inline)) uint64_t
 hash_fields(const uint8_t *src, const uint8_t *dst, uint16_t sp, uint16_t dp, uint8_t proto,
             uint8_t version, enum sl_hash_mode m)
 {
-    switch (m) {
-    case SL_HASH_SYM5:
-    case SL_HASH_INNER_SYM5:
-        if (!proto_has_ports(proto))
-            sp = dp = 0;
-        break;
-    case SL_HASH_SYM3:
-    case SL_HASH_INNER_SYM3:
-        sp = dp = 0;
-        break;
-    default:
-        sp = dp = 0;
-        proto = 0;
-    }
+    sl_hash_mode_fields(m, &sp, &dp, &proto);
     if (version == 4)
         return hash_tuple4(src, dst, sp, dp, proto);
     return hash_tuple(src, dst, sp, dp, proto);
@@ -178,7 +157,7 @@ static inline uint32_t toeplitz_sym(const uint8_t *src, const uint8_t *dst, uint
                                     uint16_t dp, uint8_t proto, uint8_t version)
 {
     uint32_t w;
-    if (!proto_has_ports(proto))
+    if (!sl_hash_proto_has_ports(proto))
         sp = dp = 0; /* L3-only tuple, as a NIC hashes non-TCP/UDP/SCTP */
     if (version == 4) {
         uint32_t s, d;
@@ -406,8 +385,8 @@ int sl_flow_community_id(const struct sl_pkt_ip *ip, uint16_t seed, char *buf, s
     const uint8_t *sa = ip->version == 4 ? ip->src + 12 : ip->src;
     const uint8_t *da = ip->version == 4 ? ip->dst + 12 : ip->dst;
     const uint8_t proto = ip->proto;
-    bool ports = (ip->flags & SL_IPF_L4) &&
-                 (proto_has_ports(proto) || proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMP6_);
+    bool ports = (ip->flags & SL_IPF_L4) && (sl_hash_proto_has_ports(proto) ||
+                                             proto == IPPROTO_ICMP_ || proto == IPPROTO_ICMP6_);
     int sp = ports ? ip->sport : 0, dp = ports ? ip->dport : 0;
     bool one_way = false;
     if (ports && proto == IPPROTO_ICMP_)

@@ -108,10 +108,24 @@ static inline uint64_t sl_hash_v4(uint32_t s, uint32_t d, uint32_t sp, uint32_t 
     return sl_hash_mum(x ^ SL_HASH_K4, SL_HASH_K5);
 }
 
-/* Whether a protocol's ports count in a hash: TCP, UDP, SCTP. */
+/* Only these protocols have ports that identify a connection: TCP, UDP,
+ * SCTP. ICMP's type/code would split echo request from reply (and an error
+ * from its flow), so ICMP hashes on addresses and protocol. */
 static inline bool sl_hash_proto_has_ports(uint8_t proto)
 {
     return proto == 6 || proto == 17 || proto == 132;
+}
+
+/* The fields a sym* mode hashes: ports in the 5-tuple modes only, and only
+ * for protocols with ports; the protocol in all but the 2-tuple modes.
+ * Zeroes the rest. */
+static inline void sl_hash_mode_fields(enum sl_hash_mode m, uint16_t *sp, uint16_t *dp,
+                                       uint8_t *proto)
+{
+    if (m == SL_HASH_SYM2 || m == SL_HASH_INNER_SYM2)
+        *proto = 0;
+    if ((m != SL_HASH_SYM5 && m != SL_HASH_INNER_SYM5) || !sl_hash_proto_has_ports(*proto))
+        *sp = *dp = 0;
 }
 
 /* sl_hash_key of the key a tuple from sl_pkt_fast_tuple names. */
@@ -119,13 +133,12 @@ static inline uint64_t sl_hash_tuple(const struct sl_pkt_tuple *t, enum sl_hash_
 {
     if (t->version != 4 || m == SL_HASH_TOEPLITZ)
         return sl_hash_tuple_any(t, m);
-    uint32_t s, d, sp = t->sport, dp = t->dport, proto = t->proto;
+    uint32_t s, d;
+    uint16_t sp = t->sport, dp = t->dport;
+    uint8_t proto = t->proto;
     memcpy(&s, t->src, 4);
     memcpy(&d, t->dst, 4);
-    if (m == SL_HASH_SYM2 || m == SL_HASH_INNER_SYM2)
-        sp = dp = proto = 0;
-    else if (m == SL_HASH_SYM3 || m == SL_HASH_INNER_SYM3 || !sl_hash_proto_has_ports(proto))
-        sp = dp = 0;
+    sl_hash_mode_fields(m, &sp, &dp, &proto);
     return sl_hash_v4(s, d, sp, dp, proto);
 }
 
