@@ -324,6 +324,92 @@ static struct frag_slot *slot_get(struct sl_lb *lb, const struct frag_key *k, ui
     return slot_claim(lb, empty ? empty : slot_victim(lb, b, now), k, tag, now);
 }
 
+/* --- prefetch hint ---------------------------------------------------------- */
+
+static uint32_t rd16(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 8 | b[1];
+}
+
+static bool ip6_ext(uint8_t nh)
+{
+    return nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 44;
+}
+
+/* The key frag_key_of makes of a fragment that follows an Ethernet header
+ * directly; false for any other frame. Only a hint's input: a frame read
+ * otherwise than the decoder reads it costs one useless prefetch. */
+static bool wire_frag_key(const uint8_t *d, uint32_t len, struct frag_key *k)
+{
+    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    const uint8_t *h = d + 14;
+    if (len < 14 + 20)
+        return false;
+    memset(k, 0, sizeof(*k));
+    if (rd16(d + 12) == 0x0800 && (h[0] >> 4) == 4) {
+        if (!(rd16(h + 6) & 0x3fff))
+            return false;
+        memcpy(k->src, v4_mapped, 12);
+        memcpy(k->src + 12, h + 12, 4);
+        memcpy(k->dst, v4_mapped, 12);
+        memcpy(k->dst + 12, h + 16, 4);
+        k->id = rd16(h + 4);
+        k->proto = h[9];
+        k->version = 4;
+        return true;
+    }
+    if (rd16(d + 12) == 0x86dd && len >= 14 + 48 && (h[0] >> 4) == 6 && h[6] == 44) {
+        const uint8_t *x = h + 40;
+        /* an atomic fragment is whole; a first fragment followed by more
+         * extension headers is keyed by the last one's next header */
+        if (!(rd16(x + 2) & 0xfff9) || (!(rd16(x + 2) & 0xfff8) && ip6_ext(x[0])))
+            return false;
+        memcpy(k->src, h + 8, 16);
+        memcpy(k->dst, h + 24, 16);
+        k->id = rd16(x + 4) << 16 | rd16(x + 6);
+        k->proto = x[0];
+        k->version = 6;
+        return true;
+    }
+    return false;
+}
+
+long sl_lb_prefetch(const struct sl_lb *lb, const uint8_t *frame, uint32_t len)
+{
+    struct frag_key k;
+    if (!lb || !frame || !lb->use_table || !wire_frag_key(frame, len, &k))
+        return -1;
+    uint64_t x = key_hash(&k);
+    size_t bucket = (size_t)(x & lb->bucket_mask), base = bucket * WAYS;
+    /* the tag line, and every way, since which one matches is not known yet */
+    __builtin_prefetch(&lb->tags[base]);
+    for (const char *c = (const char *)&lb->slots[base]; c < (const char *)&lb->slots[base + WAYS];
+         c += 64)
+        __builtin_prefetch(c);
+    __builtin_prefetch((const char *)&lb->slots[base + WAYS] - 1);
+    return (long)bucket;
+}
+
+long sl_lb_frag_bucket(const struct sl_lb *lb, const struct sl_pkt *p)
+{
+    if (!lb || !p || !lb->use_table)
+        return -1;
+    const struct sl_pkt_ip *ip = sl_hash_pick_layer(p, lb->conf.mode);
+    if (!ip)
+        return -1;
+    for (const struct sl_pkt_ip *l = p->ip; l <= ip; l++) {
+        if (!(l->flags & SL_IPF_FRAG))
+            continue;
+        /* a later fragment is the last layer; a first one is noted at any */
+        if (!(l->flags & SL_IPF_FIRST_FRAG) && l != &p->ip[p->n_ip - 1])
+            continue;
+        struct frag_key k;
+        frag_key_of(&k, l);
+        return (long)(key_hash(&k) & lb->bucket_mask);
+    }
+    return -1;
+}
+
 /* --- the decision ---------------------------------------------------------- */
 
 static int finish(struct sl_lb *lb, uint64_t h, enum sl_lb_reason why, enum sl_lb_reason *out)

@@ -81,6 +81,20 @@ void sl_lb_set_table(struct sl_lb *lb, const struct sl_rdv_table *t);
 int sl_lb_pick(struct sl_lb *lb, const struct sl_pkt *p, uint64_t now_ns, void *cookie,
                enum sl_lb_reason *why);
 
+/* A hint for a frame that sl_lb_pick will see soon: when the frame is an
+ * IPv4 fragment, or an IPv6 one whose first extension header is the
+ * fragment header, straight after its Ethernet header, the fragment-table
+ * bucket its pick reads is prefetched, so that the table misses of a
+ * burst's fragments overlap instead of following one another. Reads at
+ * most len bytes of frame; anything else is left alone. Returns the bucket
+ * prefetched, or -1 for none: for a frame that decodes without a weird,
+ * what sl_lb_frag_bucket says of it, or -1. */
+long sl_lb_prefetch(const struct sl_lb *lb, const uint8_t *frame, uint32_t len);
+
+/* The fragment-table bucket sl_lb_pick reads for decoded frame p, -1 when
+ * it reads none (not a fragment at the hashed layer, or no table). */
+long sl_lb_frag_bucket(const struct sl_lb *lb, const struct sl_pkt *p);
+
 /* The worker of a plain flow with hash h: what sl_lb_pick returns (reason
  * SL_LB_FLOW) for an IP frame that is neither a fragment nor an ICMP error,
  * e.g. one sl_pkt_fast_tuple() accepted, hashed with sl_hash_tuple(). Such frames

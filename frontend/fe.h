@@ -190,6 +190,9 @@ struct fe_lcore {
      * register (once a worker has seen a few thousand flows, ~90%). */
     uint8_t hll_min[FE_MAX_WORKERS];
     uint16_t hll_at_min[FE_MAX_WORKERS];
+    /* The least hll_min (UINT8_MAX without flow counting): a frame whose
+     * rank is no higher is skipped before its worker is known. */
+    uint8_t hll_floor;
     uint8_t *scratch; /* FE_SCRATCH bytes: linearized multi-segment frames */
     struct fe_lcore_stats *st;
     /* Snapshots on request: a reader bumps snap_req; between two loop

@@ -284,6 +284,10 @@ static __rte_noinline void hll_new_min(struct fe_lcore *lc, unsigned w)
     }
     lc->hll_min[w] = min;
     lc->hll_at_min[w] = at;
+    uint8_t floor = UINT8_MAX;
+    for (unsigned v = 0; v < lc->app->n_workers; v++)
+        floor = lc->hll_min[v] < floor ? lc->hll_min[v] : floor;
+    lc->hll_floor = floor;
 }
 
 /* A flow hash's register index (high bits) and rank (low 6 bits) in one
@@ -298,6 +302,13 @@ static inline uint16_t hll_code(uint64_t h)
     return (uint16_t)(idx << 6 | rank);
 }
 _Static_assert(FE_HLL_BITS + 6 <= 16 && 64 - FE_HLL_BITS + 1 < 64, "hll_code packs idx and rank");
+
+/* hll_code, or 0 for a rank that can raise no register of any worker. */
+static inline uint16_t hll_code_floored(const struct fe_lcore *lc, uint64_t h)
+{
+    uint16_t code = hll_code(h);
+    return (code & 63) > lc->hll_floor ? code : 0;
+}
 
 static inline void hll_add(struct fe_lcore *lc, unsigned w, uint16_t code)
 {
@@ -428,7 +439,8 @@ static inline void count_reason_fast(struct fe_in_stats *is, enum sl_lb_reason w
 }
 
 /* A frame of a plain flow (the short path below): slot, its entry in the
- * rendezvous table; hc, its hll_code. */
+ * rendezvous table; hc, its hll_code, or 0 when its rank is at or below
+ * lc->hll_floor (or flows are not counted). */
 static inline void emit_flow(struct fe_lcore *lc, struct rte_mbuf *m, const uint8_t *slot,
                              uint16_t hc)
 {
@@ -437,7 +449,7 @@ static inline void emit_flow(struct fe_lcore *lc, struct rte_mbuf *m, const uint
         drop(lc, m, FE_DROP_NO_WORKER);
         return;
     }
-    if (lc->count_flows)
+    if (hc != 0)
         hll_add(lc, (unsigned)w, hc);
     emit(lc, w, m);
 }
@@ -498,7 +510,7 @@ static inline void dispatch(struct fe_lcore *lc, struct rte_mbuf *m, uint64_t ts
 {
     uint64_t h;
     if (short_path(lc, m, &h))
-        emit_flow(lc, m, sl_rdv_table_slot(lc->rdv_table, h), hll_code(h));
+        emit_flow(lc, m, sl_rdv_table_slot(lc->rdv_table, h), hll_code_floored(lc, h));
     else
         dispatch_general(lc, m, ts_ns, is);
 }
@@ -589,29 +601,24 @@ static void rx_burst_paced(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mb
 
 /* In two passes, so that the table loads of a whole burst are in flight
  * together: first hash the short-path frames, prefetching their table
- * entries (and stamp the frames that need it); then dispatch all in order.
- * net_pcap's copy (and a NIC's DMA) has pushed the mbufs out of L1 by now,
- * so their headers are prefetched first of all. */
-static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mbuf **rx,
-                             unsigned n, uint64_t tsc)
+ * entries (and the fragment-table buckets of plain fragments); then
+ * dispatch all in order. net_pcap's copy (and a NIC's DMA) has pushed the
+ * mbufs out of L1 by now, so their headers are prefetched first of all.
+ * stamp_all is a constant at each call: a pcap's frames take their times
+ * from it, in order, as does any frame whose metadata is read past the
+ * short path; otherwise every frame's time is live_ns, and only the frames
+ * off the short path (sl_lb and a held fragment read their time) are
+ * stamped, at their turn. */
+static __rte_always_inline void burst_two_pass(struct fe_lcore *lc, struct fe_rxq *rq,
+                                               struct rte_mbuf **rx, unsigned n, uint64_t live_ns,
+                                               const bool stamp_all)
 {
-    struct fe_app *app = lc->app;
     struct fe_in_stats *is = &lc->st->in[rq->input];
     const int meta_off = fe_meta_off; /* a local: the calls below would make it a reload */
-    uint64_t live_ns = fe_tsc_to_ns(app, tsc);
     uint64_t h, ts[FE_MAX_BURST];
     const uint8_t *slot[FE_MAX_BURST];
     uint16_t hc[FE_MAX_BURST];
     bool fast[FE_MAX_BURST];
-    if (unlikely(app->conf->pace > 0 && app->inputs[rq->input].pcapr != NULL)) {
-        rx_burst_paced(lc, rq, rx, n, live_ns);
-        return;
-    }
-    /* Frames read from a pcap take their times from it, in order; a live
-     * frame's metadata is read only past this function's fast path (held
-     * fragments, shapers, kernel links, --write-pcaps), so a frame the short
-     * path takes needs none unless one of those is about. */
-    const bool stamp_all = lc->meta_always || app->inputs[rq->input].pcapr != NULL;
     for (unsigned i = 0; i < n; i++)
         rte_prefetch0(rx[i]);
     /* Input counters are added per burst: a snapshot is taken between loop
@@ -623,8 +630,7 @@ static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_
             rte_prefetch0(rte_pktmbuf_mtod(rx[i + 2], void *));
         bytes += rte_pktmbuf_pkt_len(m);
         fast[i] = short_path(lc, m, &h);
-        ts[i] = live_ns;
-        if (stamp_all || !fast[i]) {
+        if (stamp_all) {
             struct fe_meta *meta = RTE_MBUF_DYNFIELD(m, meta_off, struct fe_meta *);
             stamp(lc, rq, m, meta, live_ns);
             ts[i] = meta->ts_ns;
@@ -632,19 +638,40 @@ static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_
         if (fast[i]) {
             slot[i] = sl_rdv_table_slot(lc->rdv_table, h);
             rte_prefetch0(slot[i]);
-            hc[i] = hll_code(h);
+            hc[i] = hll_code_floored(lc, h);
+        } else {
+            sl_lb_prefetch(lc->lb, rte_pktmbuf_mtod(m, const uint8_t *), m->data_len);
         }
     }
     FE_ADD(is->pkts, n);
     FE_ADD(is->bytes, bytes);
+    if (!stamp_all && live_ns > lc->now_ns)
+        lc->now_ns = live_ns;
     for (unsigned i = 0; i < n; i++) {
-        if (ts[i] > lc->now_ns)
+        if (stamp_all && ts[i] > lc->now_ns)
             lc->now_ns = ts[i];
-        if (fast[i])
+        if (fast[i]) {
             emit_flow(lc, rx[i], slot[i], hc[i]);
-        else
+        } else if (stamp_all) {
             dispatch_general(lc, rx[i], ts[i], is);
+        } else {
+            stamp(lc, rq, rx[i], RTE_MBUF_DYNFIELD(rx[i], meta_off, struct fe_meta *), live_ns);
+            dispatch_general(lc, rx[i], live_ns, is);
+        }
     }
+}
+
+static void rx_burst_process(struct fe_lcore *lc, struct fe_rxq *rq, struct rte_mbuf **rx,
+                             unsigned n, uint64_t tsc)
+{
+    struct fe_app *app = lc->app;
+    uint64_t live_ns = fe_tsc_to_ns(app, tsc);
+    if (unlikely(app->conf->pace > 0 && app->inputs[rq->input].pcapr != NULL))
+        rx_burst_paced(lc, rq, rx, n, live_ns);
+    else if (lc->meta_always || app->inputs[rq->input].pcapr != NULL)
+        burst_two_pass(lc, rq, rx, n, live_ns, true);
+    else
+        burst_two_pass(lc, rq, rx, n, live_ns, false);
 }
 
 /* Whether a queue has delivered its whole pcap (see fwd.h). */
@@ -800,6 +827,7 @@ static struct fe_lcore *lcore_new(struct fe_app *app, unsigned idx, unsigned lco
     sl_lb_set_table(lc->lb, lc->rdv_table);
     lc->inner = sl_hash_mode_inner(app->conf->hash);
     lc->count_flows = app->conf->count_flows;
+    lc->hll_floor = lc->count_flows ? 0 : UINT8_MAX;
     lc->hash = app->conf->hash;
     for (unsigned p = 0; p < FE_MAX_PORTS; p++)
         lc->txq[p] = app->port_ntxq[p] ? (uint16_t)(idx % app->port_ntxq[p]) : 0;

@@ -356,15 +356,21 @@ static void mac_key(struct key *k, const uint8_t *eth)
     memcpy(k->b, lt ? eth + 6 : eth, 6);
 }
 
-/* The group node of one frame, linking its fragment groups; -1 unattributed. */
-static int frame_node(struct keytab *t, const struct rec *r, bool inner, uint64_t *unattr)
+/* The group node of one frame, linking its fragment groups; -1 unattributed.
+ * *flow: the node is the frame's own flow (a connection or MAC pair), the
+ * one the frontend counts distinct flows by; not a fragment's datagram or
+ * the connection an ICMP error quotes. */
+static int frame_node(struct keytab *t, const struct rec *r, bool inner, uint64_t *unattr,
+                      bool *flow)
 {
     struct sl_pkt p;
     struct key k;
+    *flow = false;
     sl_pkt_decode(&p, r->data, r->caplen, SL_DLT_EN10MB);
     if (p.n_ip == 0) {
         if (p.stop == SL_STOP_NON_IP && r->caplen >= 12) {
             mac_key(&k, r->data + p.eth_off);
+            *flow = true;
             return kt_find(t, &k);
         }
         (*unattr)++;
@@ -391,6 +397,7 @@ static int frame_node(struct keytab *t, const struct rec *r, bool inner, uint64_
     } else {
         conn_key(&k, ip->src, ip->dst, ip->sport, ip->dport, ip->proto, ip->version);
         node = kt_find(t, &k);
+        *flow = true;
     }
     if (node < 0)
         return -1;
@@ -424,7 +431,33 @@ static void print_key(FILE *f, const struct key *k)
 
 struct split_result {
     uint64_t groups, split, unattributed;
+    uint64_t flows[MAX_WORKERS + 1]; /* distinct own flows of each worker's frames */
 };
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Distinct (flow node, worker) pairs, counted per worker. */
+static int count_flows(const struct input *in, const int *node, const bool *flow,
+                       struct split_result *sr)
+{
+    uint64_t *pair = malloc((in->n ? in->n : 1) * sizeof(*pair));
+    size_t np = 0;
+    if (pair == NULL)
+        return -1;
+    for (size_t i = 0; i < in->n; i++)
+        if (node[i] >= 0 && flow[i] && in->r[i].worker > 0)
+            pair[np++] = (uint64_t)node[i] << 16 | (uint64_t)in->r[i].worker;
+    qsort(pair, np, sizeof(*pair), cmp_u64);
+    for (size_t i = 0; i < np; i++)
+        if (i == 0 || pair[i] != pair[i - 1])
+            sr->flows[pair[i] & 0xffff]++;
+    free(pair);
+    return 0;
+}
 
 /* What the decoder finds in the input, for comparing with the frontend's counters. */
 struct in_stats {
@@ -462,15 +495,21 @@ static int check_affinity(struct input *in, bool inner, FILE *out, struct split_
 {
     struct keytab t = {0};
     int *node = malloc((in->n ? in->n : 1) * sizeof(int));
+    bool *flow = malloc((in->n ? in->n : 1) * sizeof(bool));
     int rc = -1;
     t.mask = 1023;
     t.slot = malloc(1024 * sizeof(int));
-    if (node == NULL || t.slot == NULL)
+    if (node == NULL || flow == NULL || t.slot == NULL)
         goto out;
     for (int i = 0; i < 1024; i++)
         t.slot[i] = -1;
-    for (size_t i = 0; i < in->n; i++)
-        node[i] = in->r[i].worker ? frame_node(&t, &in->r[i], inner, &sr->unattributed) : -1;
+    for (size_t i = 0; i < in->n; i++) {
+        flow[i] = false;
+        node[i] =
+            in->r[i].worker ? frame_node(&t, &in->r[i], inner, &sr->unattributed, &flow[i]) : -1;
+    }
+    if (count_flows(in, node, flow, sr) < 0)
+        goto out;
     t.worker = malloc((t.n ? t.n : 1) * sizeof(int));
     if (t.worker == NULL)
         goto out;
@@ -504,6 +543,7 @@ static int check_affinity(struct input *in, bool inner, FILE *out, struct split_
     rc = 0;
 out:
     free(node);
+    free(flow);
     free(t.k);
     free(t.parent);
     free(t.worker);
@@ -610,6 +650,9 @@ int main(int argc, char **argv)
            (unsigned long long)sr.unattributed);
     for (int w = 1; w <= n; w++)
         printf("%s%llu", w > 1 ? "," : "", (unsigned long long)res.per_worker[w]);
+    printf("],\"flows_per_worker\":[");
+    for (int w = 1; w <= n; w++)
+        printf("%s%llu", w > 1 ? "," : "", (unsigned long long)sr.flows[w]);
     struct in_stats ist = {0};
     input_stats(&in, &ist);
     printf("],\"input_no_ip\":%llu,\"input_fragments\":%llu,\"input_weird\":%llu,"

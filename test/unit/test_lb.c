@@ -1252,6 +1252,95 @@ START_TEST(fast_v4_agrees_on_bundled_pcaps)
 }
 END_TEST
 
+static uint64_t table_touches(const struct sl_lb *lb)
+{
+    struct sl_lb_stats st;
+    sl_lb_stats(lb, &st);
+    return st.frag_inserted + st.frag_hits + st.frag_orphans + st.frag_held;
+}
+
+/* Whether sl_lb_prefetch promises a hint for frame d: a fragment right
+ * after the Ethernet header, IPv4, or IPv6 with the fragment header first
+ * and (for a first fragment) no extension header after it. */
+static bool hint_promised(const uint8_t *d, size_t n, const struct sl_pkt *p, long bucket)
+{
+    if (bucket < 0 || p->n_ip != 1 || n < 14 + 48)
+        return false;
+    if (d[12] == 0x08 && d[13] == 0x00)
+        return p->ip[0].version == 4;
+    if (!(d[12] == 0x86 && d[13] == 0xdd) || d[14 + 6] != 44)
+        return false;
+    uint8_t next = d[14 + 40];
+    bool first = (p->ip[0].flags & SL_IPF_FIRST_FRAG) != 0;
+    return !first || !(next == 0 || next == 43 || next == 60 || next == 51 || next == 44);
+}
+
+/* sl_lb_prefetch names the bucket sl_lb_pick then reads (sl_lb_frag_bucket,
+ * itself checked against the pick's fragment counters) or none, on every
+ * frame of the bundled captures, cut and mutated too, in outer and inner
+ * modes; and it hints every frame it promises to. */
+START_TEST(prefetch_names_the_bucket_pick_reads)
+{
+    static const char *const names[] = {"fragments", "tunnels", "vlan", "malformed", "mix"};
+    static const enum sl_hash_mode modes[] = {SL_HASH_SYM5, SL_HASH_INNER_SYM5, SL_HASH_SYM3};
+    char dir[PATH_MAX];
+    ck_assert_msg(pcaps_dir(dir, sizeof(dir)), "pcaps/ not found above the test binary");
+    unsigned long hinted = 0, promised = 0, touched = 0;
+    for (size_t mi = 0; mi < sizeof(modes) / sizeof(modes[0]); mi++) {
+        struct bal b;
+        bal_init(&b, modes[mi], 8, NULL);
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+            char path[PATH_MAX + 64], err[PCAP_ERRBUF_SIZE];
+            snprintf(path, sizeof(path), "%s/%s.pcap", dir, names[i]);
+            pcap_t *pc = pcap_open_offline(path, err);
+            ck_assert_msg(pc != NULL, "%s", err);
+            struct pcap_pkthdr *h;
+            const u_char *d;
+            uint8_t buf[2048];
+            struct sl_pkt p;
+            uint64_t now = 1;
+            while (pcap_next_ex(pc, &h, &d) == 1) {
+                size_t n = h->caplen < sizeof(buf) ? h->caplen : sizeof(buf);
+                for (int variant = 0; variant < 3; variant++) {
+                    memcpy(buf, d, n);
+                    size_t len = variant == 1 ? (size_t)(rnd() % (n + 1)) : n;
+                    if (variant == 2)
+                        buf[14 + rnd() % 48 < n ? 14 + rnd() % 48 : 0] = (uint8_t)rnd();
+                    sl_pkt_decode(&p, buf, (uint32_t)len, SL_DLT_EN10MB);
+                    long want = sl_lb_frag_bucket(b.lb, &p);
+                    long got = sl_lb_prefetch(b.lb, buf, (uint32_t)len);
+                    /* a frame the decoder stops in may get a useless hint */
+                    QUICK(got == -1 || got == want || p.weird != NULL,
+                          "%s frame %u variant %d: hint %ld, pick reads %ld", names[i],
+                          (unsigned)h->caplen, variant, got, want);
+                    bool promise = hint_promised(buf, len, &p, want);
+                    QUICK(!promise || got == want, "%s: a promised hint missing", names[i]);
+                    hinted += got >= 0;
+                    promised += promise;
+                    uint64_t before = table_touches(b.lb);
+                    int w = sl_lb_pick(b.lb, &p, now++, NULL, NULL);
+                    (void)w;
+                    bool read = table_touches(b.lb) != before;
+                    QUICK(read == (want >= 0), "%s: pick %s the table, frag_bucket %ld", names[i],
+                          read ? "read" : "did not read", want);
+                    touched += read;
+                    struct sl_lb_released out[64];
+                    while (sl_lb_release(b.lb, now, out, 64) > 0)
+                        ;
+                }
+            }
+            pcap_close(pc);
+        }
+        sl_lb_free(b.lb);
+    }
+    printf("prefetch_names_the_bucket_pick_reads: %lu picks read the table, %lu hinted (%lu "
+           "promised)\n",
+           touched, hinted, promised);
+    ck_assert_msg(promised > 100 && hinted >= promised && touched > hinted, "%lu %lu %lu", touched,
+                  hinted, promised);
+}
+END_TEST
+
 static Suite *lb_suite(void)
 {
     Suite *s = suite_create("lb");
@@ -1275,6 +1364,7 @@ static Suite *lb_suite(void)
     tcase_add_test(tc, fast_v4_agrees_on_bundled_pcaps);
     tcase_add_test(tc, fast_flow_agrees_on_tunnel_headers);
     tcase_add_test(tc, fast_flow_takes_icmp_messages);
+    tcase_add_test(tc, prefetch_names_the_bucket_pick_reads);
     suite_add_tcase(s, tc);
     return s;
 }
