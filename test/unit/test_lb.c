@@ -1210,6 +1210,16 @@ static bool pcaps_dir(char *buf, size_t n)
     return false;
 }
 
+/* pcaps/NAME.pcap under dir, opened (the test fails if it cannot be). */
+static pcap_t *open_bundled(const char *dir, const char *name)
+{
+    char path[PATH_MAX + 64], err[PCAP_ERRBUF_SIZE];
+    snprintf(path, sizeof(path), "%s/%s.pcap", dir, name);
+    pcap_t *pc = pcap_open_offline(path, err);
+    ck_assert_msg(pc != NULL, "%s", err);
+    return pc;
+}
+
 /* Every frame of the project's own captures (all profiles, malformed too). */
 START_TEST(fast_v4_agrees_on_bundled_pcaps)
 {
@@ -1220,10 +1230,7 @@ START_TEST(fast_v4_agrees_on_bundled_pcaps)
     struct fast_ctx x;
     fast_ctx_init(&x);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        char path[PATH_MAX + 64], err[PCAP_ERRBUF_SIZE];
-        snprintf(path, sizeof(path), "%s/%s.pcap", dir, names[i]);
-        pcap_t *pc = pcap_open_offline(path, err);
-        ck_assert_msg(pc != NULL, "%s", err);
+        pcap_t *pc = open_bundled(dir, names[i]);
         struct pcap_pkthdr *h;
         const u_char *d;
         uint8_t b[2048];
@@ -1290,10 +1297,7 @@ START_TEST(prefetch_names_the_bucket_pick_reads)
         struct bal b;
         bal_init(&b, modes[mi], 8, NULL);
         for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-            char path[PATH_MAX + 64], err[PCAP_ERRBUF_SIZE];
-            snprintf(path, sizeof(path), "%s/%s.pcap", dir, names[i]);
-            pcap_t *pc = pcap_open_offline(path, err);
-            ck_assert_msg(pc != NULL, "%s", err);
+            pcap_t *pc = open_bundled(dir, names[i]);
             struct pcap_pkthdr *h;
             const u_char *d;
             uint8_t buf[2048];
