@@ -331,17 +331,11 @@ static uint32_t rd16(const uint8_t *b)
     return (uint32_t)b[0] << 8 | b[1];
 }
 
-static bool ip6_ext(uint8_t nh)
-{
-    return nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 44;
-}
-
 /* The key frag_key_of makes of a fragment that follows an Ethernet header
  * directly; false for any other frame. Only a hint's input: a frame read
  * otherwise than the decoder reads it costs one useless prefetch. */
 static bool wire_frag_key(const uint8_t *d, uint32_t len, struct frag_key *k)
 {
-    static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     const uint8_t *h = d + 14;
     if (len < 14 + 20)
         return false;
@@ -349,10 +343,8 @@ static bool wire_frag_key(const uint8_t *d, uint32_t len, struct frag_key *k)
     if (rd16(d + 12) == 0x0800 && (h[0] >> 4) == 4) {
         if (!(rd16(h + 6) & 0x3fff))
             return false;
-        memcpy(k->src, v4_mapped, 12);
-        memcpy(k->src + 12, h + 12, 4);
-        memcpy(k->dst, v4_mapped, 12);
-        memcpy(k->dst + 12, h + 16, 4);
+        sl_pkt_addr_from_v4(k->src, h + 12);
+        sl_pkt_addr_from_v4(k->dst, h + 16);
         k->id = rd16(h + 4);
         k->proto = h[9];
         k->version = 4;
@@ -362,7 +354,7 @@ static bool wire_frag_key(const uint8_t *d, uint32_t len, struct frag_key *k)
         const uint8_t *x = h + 40;
         /* an atomic fragment is whole; a first fragment followed by more
          * extension headers is keyed by the last one's next header */
-        if (!(rd16(x + 2) & 0xfff9) || (!(rd16(x + 2) & 0xfff8) && ip6_ext(x[0])))
+        if (!(rd16(x + 2) & 0xfff9) || (!(rd16(x + 2) & 0xfff8) && sl_pkt_ip6_ext(x[0])))
             return false;
         memcpy(k->src, h + 8, 16);
         memcpy(k->dst, h + 24, 16);
@@ -381,12 +373,12 @@ long sl_lb_prefetch(const struct sl_lb *lb, const uint8_t *frame, uint32_t len)
         return -1;
     uint64_t x = key_hash(&k);
     size_t bucket = (size_t)(x & lb->bucket_mask), base = bucket * WAYS;
-    /* the tag line, and every way, since which one matches is not known yet */
+    /* the tag line, and every line of every way, since which way matches
+     * is not known yet */
     __builtin_prefetch(&lb->tags[base]);
-    for (const char *c = (const char *)&lb->slots[base]; c < (const char *)&lb->slots[base + WAYS];
-         c += 64)
-        __builtin_prefetch(c);
-    __builtin_prefetch((const char *)&lb->slots[base + WAYS] - 1);
+    uintptr_t end = (uintptr_t)&lb->slots[base + WAYS];
+    for (uintptr_t a = (uintptr_t)&lb->slots[base] & ~(uintptr_t)63; a < end; a += 64)
+        __builtin_prefetch((const void *)a);
     return (long)bucket;
 }
 

@@ -111,8 +111,6 @@ struct dec {
     uint8_t inner; /* past a tunnel: the outer L2 fields of p stay as they are */
 };
 
-static const uint8_t v4_mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
 static inline uint16_t be16(const uint8_t *b)
 {
     return (uint16_t)(b[0] << 8 | b[1]);
@@ -451,10 +449,8 @@ static void icmp_quote(struct sl_pkt_ip *ip, const uint8_t *q, uint32_t n)
         proto = q[9];
         later_frag = (be16(q + 6) & 0x1fff) != 0;
         o->version = 4;
-        memcpy(o->src, v4_mapped, 12);
-        memcpy(o->src + 12, q + 12, 4);
-        memcpy(o->dst, v4_mapped, 12);
-        memcpy(o->dst + 12, q + 16, 4);
+        sl_pkt_addr_from_v4(o->src, q + 12);
+        sl_pkt_addr_from_v4(o->dst, q + 16);
     } else if ((q[0] >> 4) == 6 && n >= 40) {
         l4 = 40;
         proto = q[6];
@@ -978,10 +974,8 @@ static int dec_ip4(struct dec *c, const uint8_t *h, uint32_t start, uint32_t cap
     ip->proto = h[9];
     ip->hdr_len = (uint16_t)hl;
     ip->frag_id = be16(h + 4);
-    memcpy(ip->src, v4_mapped, 12);
-    memcpy(ip->src + 12, h + 12, 4);
-    memcpy(ip->dst, v4_mapped, 12);
-    memcpy(ip->dst + 12, h + 16, 4);
+    sl_pkt_addr_from_v4(ip->src, h + 12);
+    sl_pkt_addr_from_v4(ip->dst, h + 16);
     if (hl > 20)
         ip->flags |= SL_IPF_OPTIONS;
     c->p->n_ip++;
@@ -1036,7 +1030,7 @@ static int dec_ip6(struct dec *c, const uint8_t *h, uint32_t start, uint32_t cap
     for (;;) {
         uint32_t xl;
         const uint8_t *x = c->d + start + hl;
-        if (nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 44) {
+        if (sl_pkt_ip6_ext(nh)) {
             if (hl + 2 > tot)
                 return halt(c, "invalid_IP_header_size");
             if (hl + 2 > c->end - start)
@@ -1251,10 +1245,8 @@ static bool fast_eth_ip4(struct sl_pkt *p, const uint8_t *d, uint32_t end, uint3
     p->has_mac = 1;
     p->ethertype = 0x0800;
     p->n_ip = 1;
-    memcpy(ip->src, v4_mapped, 12);
-    memcpy(ip->src + 12, h + 12, 4);
-    memcpy(ip->dst, v4_mapped, 12);
-    memcpy(ip->dst + 12, h + 16, 4);
+    sl_pkt_addr_from_v4(ip->src, h + 12);
+    sl_pkt_addr_from_v4(ip->dst, h + 16);
     ip->version = 4;
     ip->proto = proto;
     ip->ttl = h[8];
@@ -1563,10 +1555,8 @@ bool sl_pkt_fast_flow(const uint8_t *data, uint32_t len, bool inner, struct sl_f
         return false;
     memset(k, 0, sizeof(*k));
     if (t.version == 4) {
-        memcpy(k->src, v4_mapped, 12);
-        memcpy(k->src + 12, t.src, 4);
-        memcpy(k->dst, v4_mapped, 12);
-        memcpy(k->dst + 12, t.dst, 4);
+        sl_pkt_addr_from_v4(k->src, t.src);
+        sl_pkt_addr_from_v4(k->dst, t.dst);
     } else {
         memcpy(k->src, t.src, 16);
         memcpy(k->dst, t.dst, 16);

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define SL_PKT_MAX_IP   4 /* IP layers kept: outer + up to three nested tunnels */
 #define SL_PKT_MAX_VLAN 8 /* 802.1Q/802.1ad tags recorded (deeper ones still decoded) */
@@ -251,6 +252,22 @@ static inline bool sl_pkt_addr_is_v4(const uint8_t a[16])
         if (a[i] != pfx[i])
             return false;
     return true;
+}
+
+/* Writes IPv4 address v4 (network order) as the decoder keeps it: mapped
+ * into ::ffff:0:0/96. */
+static inline void sl_pkt_addr_from_v4(uint8_t out[16], const uint8_t v4[4])
+{
+    static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    memcpy(out, pfx, 12);
+    memcpy(out + 12, v4, 4);
+}
+
+/* True for the IPv6 extension headers the decoder steps over (hop-by-hop,
+ * routing, destination options, authentication, fragment). */
+static inline bool sl_pkt_ip6_ext(uint8_t nh)
+{
+    return nh == 0 || nh == 43 || nh == 60 || nh == 51 || nh == 44;
 }
 
 #endif

@@ -1279,7 +1279,7 @@ static bool hint_promised(const uint8_t *d, size_t n, const struct sl_pkt *p, lo
         return false;
     uint8_t next = d[14 + 40];
     bool first = (p->ip[0].flags & SL_IPF_FIRST_FRAG) != 0;
-    return !first || !(next == 0 || next == 43 || next == 60 || next == 51 || next == 44);
+    return !first || !sl_pkt_ip6_ext(next);
 }
 
 /* sl_lb_prefetch names the bucket sl_lb_pick then reads (sl_lb_frag_bucket,
