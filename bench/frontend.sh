@@ -8,7 +8,9 @@
 # programs get one forwarding lcore; rounds alternate testpmd, frontend,
 # testpmd, frontend, ... (this machine is noisy) and each side's figure is
 # the median over rounds of the median per-second input rate (the first
-# second of each run is warm-up and skipped). frontend-dpdk runs as the
+# second of each run is warm-up and skipped; the ratio of the two medians
+# is the result, and the median and range of the per-round ratios show how
+# much a single round can be trusted). frontend-dpdk runs as the
 # product does: 8 workers, switch output, sym5, flow counting on. Then
 # frontend-dpdk alone with 1 and 2 forwarding lcores (two RX queues: the
 # file given twice to net_pcap).
@@ -108,6 +110,7 @@ echo "bench/frontend: cores $CORES ($ncpu CPUs here), $ROUNDS rounds of ${SECS}s
 [ "$ncores" -ge 3 ] || echo "bench/frontend: note: fewer than 3 CPUs listed; with 2 forwarding lcores lcores share CPUs"
 : >"$T/a"
 : >"$T/b"
+: >"$T/r"
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
     a=$(run_testpmd)
@@ -117,12 +120,17 @@ while [ "$r" -le "$ROUNDS" ]; do
     # a run that measured nothing (failed start) does not count
     [ "$a" = 0 ] || echo "$a" >>"$T/a"
     [ "$b" = 0 ] || echo "$b" >>"$T/b"
+    [ "$a" = 0 ] || [ "$b" = 0 ] || awk -v a="$a" -v b="$b" 'BEGIN { print b / a }' >>"$T/r"
     r=$((r + 1))
 done
 A=$(median <"$T/a")
 B=$(median <"$T/b")
 echo "testpmd-io, 1 forwarding lcore: $(mpps "$A") Mpps (median)"
 echo "frontend-dpdk, 1 forwarding lcore (8 workers, switch, sym5): $(mpps "$B") Mpps (median)"
+# The spread of the paired (same-round) ratios says how far to trust the
+# last line on this machine: a difference inside it is noise.
+sort -g "$T/r" | awk -v m="$(median <"$T/r")" '{ a[NR] = $1 } END {
+    if (NR) printf "per-round ratio: median %.2f, range %.2f-%.2f over %d rounds\n", m, a[1], a[NR], NR }'
 for n in ${FE_BENCH_SCALE:-2}; do
     echo "frontend-dpdk, $n forwarding lcores: $(mpps "$(run_frontend "$n")") Mpps"
 done

@@ -2,11 +2,14 @@
 #include "sl_topo.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sl_flow.h"
 #include "sl_ini.h"
@@ -70,6 +73,38 @@ int sl_topo_mac_parse(const char *s, uint8_t mac[6])
             return -EINVAL;
     for (int i = 0; i < 6; i++)
         mac[i] = (uint8_t)v[i];
+    return 0;
+}
+
+int sl_topo_rate_parse(const char *s, uint64_t *bps)
+{
+    static const struct {
+        char c;
+        double mul;
+    } units[] = {{'k', 1e3}, {'m', 1e6}, {'g', 1e9}, {'t', 1e12}};
+    /* strtod alone would take a sign, spaces, "inf" and hex */
+    if (!s || !bps ||
+        !(isdigit((unsigned char)*s) || (*s == '.' && isdigit((unsigned char)s[1]))) ||
+        (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')))
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || !isfinite(v))
+        return -EINVAL;
+    for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+        if (tolower((unsigned char)*end) == units[i].c) {
+            v *= units[i].mul;
+            end++;
+            break;
+        }
+    }
+    if (*end && strcasecmp(end, "bit") != 0 && strcasecmp(end, "bps") != 0 &&
+        strcasecmp(end, "b") != 0)
+        return -EINVAL;
+    if (v < 1e3 || v > 1e13)
+        return -ERANGE;
+    *bps = (uint64_t)llround(v);
     return 0;
 }
 

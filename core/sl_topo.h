@@ -119,7 +119,17 @@ int sl_topo_endpoint(const struct sl_topo_node *n, unsigned offset, char *buf, s
 int sl_topo_bind_endpoint(const struct sl_topo_node *n, unsigned offset, char *buf, size_t len);
 
 const char *sl_topo_type_name(enum sl_topo_type t);
-/* "aa:bb:cc:dd:ee:ff" (also '-' separated). 0 or -EINVAL. */
+
+/* The two value syntaxes every reader of a topology file shares (this one,
+ * the lab's and frontend-dpdk's, whose --worker-mac and --link-rate take the
+ * same forms), so that one file means the same to all of them. */
+
+/* "aa:bb:cc:dd:ee:ff" (also '-' separated, either case). 0 or -EINVAL. */
 int sl_topo_mac_parse(const char *s, uint8_t mac[6]);
+/* A link rate in bits/s: a number, then K, M, G or T (powers of 1000, either
+ * case), then optionally "bit", "bps" or "b" (any case): "10G", "250M",
+ * "1.5Gbps", "100000". 0; -EINVAL for anything else (a sign, spaces, another
+ * unit); -ERANGE below 1 kbit/s or above 10 Tbit/s (a typo, surely). */
+int sl_topo_rate_parse(const char *s, uint64_t *bps);
 
 #endif

@@ -11,6 +11,7 @@
 #include "sl_flow.h"
 
 #include "sl_ini.h"
+#include "sl_topo.h"
 
 #define MAX_KEYS 64
 
@@ -156,41 +157,6 @@ static void unknown_keys(struct reader *r, struct ini_sec *s, const char *what)
             bad(r, s->kv[k].line, "[%s]: unknown key '%s' for %s", s->name, s->kv[k].key, what);
 }
 
-int lab_rate_parse(const char *s, uint64_t *bps)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (end == s || errno || !(v > 0))
-        return -EINVAL;
-    double mul = 1;
-    switch (toupper((unsigned char)*end)) {
-    case 'K':
-        mul = 1e3, end++;
-        break;
-    case 'M':
-        mul = 1e6, end++;
-        break;
-    case 'G':
-        mul = 1e9, end++;
-        break;
-    case 'T':
-        mul = 1e12, end++;
-        break;
-    default:
-        break;
-    }
-    if (strcasecmp(end, "bit") == 0 || strcasecmp(end, "bps") == 0 || strcasecmp(end, "b") == 0)
-        end += strlen(end);
-    if (*end)
-        return -EINVAL;
-    v *= mul;
-    if (v < 1000 || v > 1e13) /* below 1 kbit/s or above 10 Tbit/s is a typo */
-        return -ERANGE;
-    *bps = (uint64_t)(v + 0.5);
-    return 0;
-}
-
 const char *lab_rate_str(uint64_t bps, char *buf, size_t len)
 {
     static const struct {
@@ -208,21 +174,6 @@ const char *lab_rate_str(uint64_t bps, char *buf, size_t len)
     }
     snprintf(buf, len, "%" PRIu64, bps);
     return buf;
-}
-
-int lab_mac_parse(const char *s, uint8_t mac[6])
-{
-    unsigned v[6];
-    char tail;
-    if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4],
-                                  &v[5], &tail) != 6)
-        return -EINVAL;
-    for (int i = 0; i < 6; i++) {
-        if (!isxdigit((unsigned char)s[3 * i]) || !isxdigit((unsigned char)s[3 * i + 1]))
-            return -EINVAL;
-        mac[i] = (uint8_t)v[i];
-    }
-    return 0;
 }
 
 const char *lab_mac_str(const uint8_t m[6], char *buf, size_t len)
@@ -409,7 +360,7 @@ static void parse_frontend(struct reader *r, struct lab_topo *t, struct ini_sec 
         if (t->fe.output == LAB_OUT_DIRECT && t->fe.sw == LAB_SW_BRIDGE)
             bad(r, kv->line, "[frontend] switch = bridge needs output = switch");
     }
-    if ((kv = get(s, "link_rate")) && lab_rate_parse(kv->val, &t->fe.link_rate) < 0)
+    if ((kv = get(s, "link_rate")) && sl_topo_rate_parse(kv->val, &t->fe.link_rate) < 0)
         bad(r, kv->line, "[frontend] bad link_rate '%s' (e.g. 1G, 250M, 10G)", kv->val);
     if ((kv = get(s, "queue_bytes"))) {
         char *end;
@@ -555,7 +506,7 @@ static void parse_worker(struct reader *r, struct lab_topo *t, struct ini_sec *s
                 "br0, in0, tap0 or the lab's own fp<k>/sp<k>/up<k>/m<k>",
                 s->name, ifs[i]);
     uint64_t rate = t->fe.link_rate;
-    if (kv_rate && lab_rate_parse(kv_rate->val, &rate) < 0)
+    if (kv_rate && sl_topo_rate_parse(kv_rate->val, &rate) < 0)
         bad(r, kv_rate->line, "[%s]: bad link_rate '%s' (e.g. 1G, 250M, 10G)", s->name,
             kv_rate->val);
     uint8_t base[6];
@@ -563,7 +514,7 @@ static void parse_worker(struct reader *r, struct lab_topo *t, struct ini_sec *s
     /* frontend-dpdk's default: 02:00:00:00:HH:LL, HHLL = worker number */
     uint8_t dflt[6] = {0x02, 0, 0, 0, (uint8_t)(first >> 8), (uint8_t)first};
     memcpy(base, dflt, 6);
-    if (kv_mac && lab_mac_parse(kv_mac->val, base) < 0)
+    if (kv_mac && sl_topo_mac_parse(kv_mac->val, base) < 0)
         bad(r, kv_mac->line,
             "[%s]: bad MAC '%s' (one MAC aa:bb:cc:dd:ee:ff; lb_procs workers "
             "get consecutive ones)",

@@ -95,13 +95,11 @@ struct lab_topo {
  * -errno when the file cannot be read at all (also printed). */
 int lab_topo_load(const char *path, struct lab_topo *t, FILE *err);
 
-/* Parses a rate: "10G", "250M", "1.5G", "100000" (bits/s; K M G T are
- * powers of 1000, an optional trailing "bit"/"bps"). 0 or -EINVAL. */
-int lab_rate_parse(const char *s, uint64_t *bps);
+/* Rates and MACs are read with sl_topo_rate_parse and sl_topo_mac_parse
+ * (core/sl_topo.h), as the cluster and frontend-dpdk read them. */
+
 /* "10G", "250M", "1.5G" ... into buf. */
 const char *lab_rate_str(uint64_t bps, char *buf, size_t len);
-
-int lab_mac_parse(const char *s, uint8_t mac[6]);
 const char *lab_mac_str(const uint8_t mac[6], char *buf, size_t len); /* 18 bytes */
 
 const char *lab_node_type_name(enum lab_node_type t);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sl_topo.h"
 #include "topo.h"
 
 enum {
@@ -154,69 +155,6 @@ static int parse_double(const char *s, double min, double max, double *out)
     return 0;
 }
 
-int fe_parse_rate(const char *s, uint64_t *bps)
-{
-    char *end;
-    if (s == NULL || !(isdigit((unsigned char)*s) || *s == '.'))
-        return -EINVAL;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !isfinite(v))
-        return -EINVAL;
-    double mul = 1;
-    switch (*end) {
-    case 'k':
-    case 'K':
-        mul = 1e3;
-        end++;
-        break;
-    case 'm':
-    case 'M':
-        mul = 1e6;
-        end++;
-        break;
-    case 'g':
-    case 'G':
-        mul = 1e9;
-        end++;
-        break;
-    case 't':
-    case 'T':
-        mul = 1e12;
-        end++;
-        break;
-    default:
-        break;
-    }
-    if (strcmp(end, "bps") == 0 || strcmp(end, "b") == 0 || strcmp(end, "bit") == 0)
-        end += strlen(end);
-    if (*end != '\0')
-        return -EINVAL;
-    v *= mul;
-    if (v < 1000 || v > 1e13) /* 1 kbit/s .. 10 Tbit/s */
-        return -EINVAL;
-    *bps = (uint64_t)llround(v);
-    return 0;
-}
-
-int fe_parse_mac(const char *s, uint8_t mac[6])
-{
-    unsigned v[6];
-    char tail;
-    if (s == NULL)
-        return -EINVAL;
-    if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) !=
-            6 &&
-        sscanf(s, "%2x-%2x-%2x-%2x-%2x-%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &tail) !=
-            6)
-        return -EINVAL;
-    if (strlen(s) != 17)
-        return -EINVAL;
-    for (int i = 0; i < 6; i++)
-        mac[i] = (uint8_t)v[i];
-    return 0;
-}
-
 int fe_parse_list(const char *s, uint16_t *ids, int max, unsigned limit)
 {
     int n = 0;
@@ -278,7 +216,7 @@ static int add_macs(struct fe_conf *c, const char *list, char *err, size_t errle
             rc = fail(err, errlen, "--worker-mac: more than %d MACs", FE_MAX_WORKERS);
             break;
         }
-        if (fe_parse_mac(t, c->mac[c->n_macs]) < 0) {
+        if (sl_topo_mac_parse(t, c->mac[c->n_macs]) < 0) {
             rc = fail(err, errlen, "--worker-mac: bad MAC '%s' (want aa:bb:cc:dd:ee:ff)", t);
             break;
         }
@@ -307,7 +245,7 @@ static int add_rate(struct fe_conf *c, const char *arg, const char *what, char *
         r.id = (int)id;
         arg = eq + 1;
     }
-    if (fe_parse_rate(arg, &r.bps) < 0)
+    if (sl_topo_rate_parse(arg, &r.bps) < 0)
         return fail(err, errlen, "%s: bad rate '%s' (want e.g. 1G, 250M, 10G)", what, arg);
     c->rate[c->n_rates++] = r;
     return 0;

@@ -89,13 +89,6 @@ void fe_conf_free(struct fe_conf *c);
 
 void fe_args_usage(FILE *f, const char *prog);
 
-/* "10G", "250M", "1.5g", "100k", "64000" (bits/s; k/M/G/T are powers of
- * 1000, an optional trailing "bps" or "b" is accepted). 0 or -EINVAL. */
-int fe_parse_rate(const char *s, uint64_t *bps);
-
-/* "02:00:00:00:00:01" (also '-' separated). 0 or -EINVAL. */
-int fe_parse_mac(const char *s, uint8_t mac[6]);
-
 /* "0,2,5-7" into ids[] (at most max, each < limit). Returns count or -EINVAL. */
 int fe_parse_list(const char *s, uint16_t *ids, int max, unsigned limit);
 

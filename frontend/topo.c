@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sl_ini.h"
+#include "sl_topo.h"
 
 /* [frontend] keys that belong to the lab (sluicectl) and mean nothing here. */
 static const char *const lab_keys[] = {"type",     "host", "interface", "lcores",
@@ -78,7 +79,7 @@ static int add_worker(struct fe_conf *c, const struct sl_ini *ini, const struct 
         (parse_uint(kv->val, FE_MAX_WORKERS, &procs) < 0 || procs == 0))
         return fail(err, errlen, "%s:%u: bad lb_procs '%s'", ini->path, kv->line, kv->val);
     if ((kv = sl_ini_find(s, "mac")) != NULL) {
-        if (fe_parse_mac(kv->val, mac) < 0)
+        if (sl_topo_mac_parse(kv->val, mac) < 0)
             return fail(err, errlen, "%s:%u: bad mac '%s'", ini->path, kv->line, kv->val);
         has_mac = 1;
     }
@@ -94,7 +95,7 @@ static int add_worker(struct fe_conf *c, const struct sl_ini *ini, const struct 
         if (*kv->val == '\0' || *end || !(weight > 0 && weight <= 1e6))
             return fail(err, errlen, "%s:%u: bad weight '%s' (> 0)", ini->path, kv->line, kv->val);
     }
-    if ((kv = sl_ini_find(s, "link_rate")) != NULL && fe_parse_rate(kv->val, &rate) < 0)
+    if ((kv = sl_ini_find(s, "link_rate")) != NULL && sl_topo_rate_parse(kv->val, &rate) < 0)
         return fail(err, errlen, "%s:%u: bad link_rate '%s' (e.g. 1G, 250M, 10G)", ini->path,
                     kv->line, kv->val);
     for (unsigned long p = 0; p < procs; p++) {

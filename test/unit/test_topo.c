@@ -209,6 +209,54 @@ START_TEST(loads_files)
 }
 END_TEST
 
+/* The one rate syntax of topology files and --link-rate. */
+START_TEST(rates)
+{
+    static const struct {
+        const char *s;
+        int rc;
+        uint64_t bps;
+    } cases[] = {
+        {"10G", 0, 10000000000ull},
+        {"250M", 0, 250000000ull},
+        {"1.5g", 0, 1500000000ull},
+        {"100k", 0, 100000ull},
+        {"64000", 0, 64000ull},
+        {"10Gbps", 0, 10000000000ull},
+        {"1GBIT", 0, 1000000000ull},
+        {"2Tb", 0, 2000000000000ull},
+        {".5M", 0, 500000ull},
+        {"1e9", 0, 1000000000ull},
+        {"10T", 0, 10000000000000ull},
+        {"999", -ERANGE, 0},
+        {"11T", -ERANGE, 0},
+        {"0", -ERANGE, 0},
+        {"", -EINVAL, 0},
+        {"G", -EINVAL, 0},
+        {"-1G", -EINVAL, 0},
+        {"+1G", -EINVAL, 0},
+        {" 1G", -EINVAL, 0},
+        {"1G ", -EINVAL, 0},
+        {"10Q", -EINVAL, 0},
+        {"1Gb/s", -EINVAL, 0},
+        {"1GG", -EINVAL, 0},
+        {"0x10M", -EINVAL, 0},
+        {"inf", -EINVAL, 0},
+        {"nanG", -EINVAL, 0},
+        {".G", -EINVAL, 0},
+        {"1e400", -EINVAL, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint64_t bps = 7;
+        int rc = sl_topo_rate_parse(cases[i].s, &bps);
+        ck_assert_msg(rc == cases[i].rc, "'%s': %d, want %d", cases[i].s, rc, cases[i].rc);
+        ck_assert_msg(bps == (rc == 0 ? cases[i].bps : 7), "'%s': %llu", cases[i].s,
+                      (unsigned long long)bps);
+    }
+    ck_assert_int_eq(sl_topo_rate_parse(NULL, &(uint64_t){0}), -EINVAL);
+}
+END_TEST
+
 static Suite *topo_suite(void)
 {
     Suite *s = suite_create("topo");
@@ -217,6 +265,7 @@ static Suite *topo_suite(void)
     tcase_add_test(tc, live_lab_addresses);
     tcase_add_test(tc, mistakes_name_file_and_line);
     tcase_add_test(tc, loads_files);
+    tcase_add_test(tc, rates);
     suite_add_tcase(s, tc);
     return s;
 }
