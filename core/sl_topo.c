@@ -76,6 +76,21 @@ int sl_topo_mac_parse(const char *s, uint8_t mac[6])
     return 0;
 }
 
+void sl_topo_default_mac(unsigned k, uint8_t mac[6])
+{
+    const uint8_t m[6] = {0x02, 0, 0, 0, (uint8_t)(k >> 8), (uint8_t)k};
+    memcpy(mac, m, 6);
+}
+
+void sl_topo_mac_nth(const uint8_t base[6], unsigned p, uint8_t out[6])
+{
+    uint32_t low = ((uint32_t)base[3] << 16 | (uint32_t)base[4] << 8 | base[5]) + p;
+    memmove(out, base, 3);
+    out[3] = (uint8_t)(low >> 16);
+    out[4] = (uint8_t)(low >> 8);
+    out[5] = (uint8_t)low;
+}
+
 int sl_topo_rate_parse(const char *s, uint64_t *bps)
 {
     static const struct {
@@ -346,14 +361,10 @@ static bool parse_node(struct rd *r, const struct sl_ini_sec *s, unsigned *n_wor
         if (type != SL_TOPO_WORKER)
             continue;
         unsigned k = ++*n_workers;
-        uint8_t dflt[6] = {0x02, 0, 0, 0, (uint8_t)(k >> 8), (uint8_t)k};
-        memcpy(n->mac, kvm ? mac : dflt, 6);
-        if (kvm) /* consecutive MACs from the given one */
-            for (int i = 5, carry = (int)p; i >= 0 && carry; i--) {
-                int v = n->mac[i] + carry;
-                n->mac[i] = (uint8_t)v;
-                carry = v >> 8;
-            }
+        if (kvm)
+            sl_topo_mac_nth(mac, p, n->mac);
+        else
+            sl_topo_default_mac(k, n->mac);
         if (kvi)
             snprintf(n->iface, sizeof(n->iface), "%s", kvi->val);
     }

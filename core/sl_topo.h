@@ -126,6 +126,14 @@ const char *sl_topo_type_name(enum sl_topo_type t);
 
 /* "aa:bb:cc:dd:ee:ff" (also '-' separated, either case). 0 or -EINVAL. */
 int sl_topo_mac_parse(const char *s, uint8_t mac[6]);
+/* The MAC of worker number k (1-based, in file order) that gives none:
+ * 02:00:00:00:HH:LL with HHLL = k (locally administered), frontend-dpdk's
+ * --workers default too. */
+void sl_topo_default_mac(unsigned k, uint8_t mac[6]);
+/* The MAC of the p-th (0-based) worker of a section with lb_procs whose
+ * mac is base: p added to the low three bytes, the OUI kept (a sum past
+ * ff:ff:ff wraps; the readers then report the duplicate, if any). */
+void sl_topo_mac_nth(const uint8_t base[6], unsigned p, uint8_t out[6]);
 /* A link rate in bits/s: a number, then K, M, G or T (powers of 1000, either
  * case), then optionally "bit", "bps" or "b" (any case): "10G", "250M",
  * "1.5Gbps", "100000". 0; -EINVAL for anything else (a sign, spaces, another

@@ -435,15 +435,6 @@ static int nth_cpu(const char *list, unsigned k)
 }
 
 /* Consecutive MACs from a base: what lb_procs workers get from one `mac`. */
-static void mac_add(uint8_t mac[6], unsigned k)
-{
-    for (int b = 5; b >= 3 && k; b--) {
-        k += mac[b];
-        mac[b] = (uint8_t)k;
-        k >>= 8;
-    }
-}
-
 /* A worker section: expands lb_procs into workers with their NICs and MACs. */
 static void parse_worker(struct reader *r, struct lab_topo *t, struct ini_sec *s, int host,
                          const char *hostname, const char *pin)
@@ -509,11 +500,8 @@ static void parse_worker(struct reader *r, struct lab_topo *t, struct ini_sec *s
     if (kv_rate && sl_topo_rate_parse(kv_rate->val, &rate) < 0)
         bad(r, kv_rate->line, "[%s]: bad link_rate '%s' (e.g. 1G, 250M, 10G)", s->name,
             kv_rate->val);
-    uint8_t base[6];
+    uint8_t base[6] = {0};
     unsigned first = lab_topo_n_workers(t) + 1;
-    /* frontend-dpdk's default: 02:00:00:00:HH:LL, HHLL = worker number */
-    uint8_t dflt[6] = {0x02, 0, 0, 0, (uint8_t)(first >> 8), (uint8_t)first};
-    memcpy(base, dflt, 6);
     if (kv_mac && sl_topo_mac_parse(kv_mac->val, base) < 0)
         bad(r, kv_mac->line,
             "[%s]: bad MAC '%s' (one MAC aa:bb:cc:dd:ee:ff; lb_procs workers "
@@ -551,8 +539,10 @@ static void parse_worker(struct reader *r, struct lab_topo *t, struct ini_sec *s
         n->link_rate = rate;
         if (kv_weight)
             snprintf(n->weight, sizeof(n->weight), "%s", kv_weight->val);
-        memcpy(n->mac, base, 6);
-        mac_add(n->mac, p);
+        if (kv_mac)
+            sl_topo_mac_nth(base, p, n->mac);
+        else
+            sl_topo_default_mac(first + p, n->mac);
         if (kv_proxy)
             n->proxy = -2 - (int)(kv_proxy - s->kv); /* resolved once all nodes are known */
     }

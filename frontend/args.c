@@ -194,15 +194,6 @@ int fe_parse_list(const char *s, uint16_t *ids, int max, unsigned limit)
     return n;
 }
 
-void fe_default_mac(unsigned i, uint8_t mac[6])
-{
-    unsigned k = i + 1;
-    mac[0] = 0x02;
-    mac[1] = mac[2] = mac[3] = 0;
-    mac[4] = (uint8_t)(k >> 8);
-    mac[5] = (uint8_t)k;
-}
-
 static int add_macs(struct fe_conf *c, const char *list, char *err, size_t errlen)
 {
     char *dup = strdup(list), *save = NULL;
@@ -506,7 +497,7 @@ int fe_args_parse(struct fe_conf *c, int argc, char **argv, char *err, size_t er
     if (c->n_macs > 0 && c->n_workers > c->n_macs)
         return fail(err, errlen, "%u workers but only %u worker MACs", c->n_workers, c->n_macs);
     for (unsigned i = c->n_macs; i < c->n_workers; i++)
-        fe_default_mac(i, c->mac[i]);
+        sl_topo_default_mac(i + 1, c->mac[i]);
     for (unsigned i = 0; i < c->n_workers; i++)
         for (unsigned j = 0; j < i; j++)
             if (memcmp(c->mac[i], c->mac[j], 6) == 0)

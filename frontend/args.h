@@ -92,7 +92,4 @@ void fe_args_usage(FILE *f, const char *prog);
 /* "0,2,5-7" into ids[] (at most max, each < limit). Returns count or -EINVAL. */
 int fe_parse_list(const char *s, uint16_t *ids, int max, unsigned limit);
 
-/* The default MAC of worker index i (0-based): 02:00:00:00:HH:LL with HHLL = i+1. */
-void fe_default_mac(unsigned i, uint8_t mac[6]);
-
 #endif

@@ -103,16 +103,10 @@ static int add_worker(struct fe_conf *c, const struct sl_ini *ini, const struct 
         if (i >= FE_MAX_WORKERS)
             return fail(err, errlen, "%s:%u: more than %d workers", ini->path, s->line,
                         FE_MAX_WORKERS);
-        if (has_mac) {
-            memcpy(c->mac[i], mac, 6);
-            /* consecutive MACs for lb_procs: add p to the low 24 bits */
-            uint32_t low = ((uint32_t)mac[3] << 16 | (uint32_t)mac[4] << 8 | mac[5]) + (uint32_t)p;
-            c->mac[i][3] = (uint8_t)(low >> 16);
-            c->mac[i][4] = (uint8_t)(low >> 8);
-            c->mac[i][5] = (uint8_t)low;
-        } else {
-            fe_default_mac(i, c->mac[i]);
-        }
+        if (has_mac)
+            sl_topo_mac_nth(mac, (unsigned)p, c->mac[i]);
+        else
+            sl_topo_default_mac(i + 1, c->mac[i]);
         c->worker_port[i] = has_port ? (int)port : -1;
         c->weight[i] = weight;
         c->worker_rate[i] = rate;

@@ -209,6 +209,37 @@ START_TEST(loads_files)
 }
 END_TEST
 
+/* Default and lb_procs MACs: the rule every reader applies (the cluster's
+ * reader used to carry into the OUI where the lab and frontend-dpdk wrap). */
+START_TEST(worker_macs)
+{
+    uint8_t m[6];
+    sl_topo_default_mac(1, m);
+    ck_assert_mem_eq(m, ((uint8_t[6]){0x02, 0, 0, 0, 0, 1}), 6);
+    sl_topo_default_mac(258, m);
+    ck_assert_mem_eq(m, ((uint8_t[6]){0x02, 0, 0, 0, 1, 2}), 6);
+    const uint8_t a[6] = {0x02, 0, 0, 0, 0x01, 0xfe};
+    sl_topo_mac_nth(a, 0, m);
+    ck_assert_mem_eq(m, a, 6);
+    sl_topo_mac_nth(a, 2, m);
+    ck_assert_mem_eq(m, ((uint8_t[6]){0x02, 0, 0, 0, 0x02, 0x00}), 6);
+    const uint8_t top[6] = {0x0a, 0x0b, 0x0c, 0xff, 0xff, 0xfe};
+    sl_topo_mac_nth(top, 3, m);
+    ck_assert_mem_eq(m, ((uint8_t[6]){0x0a, 0x0b, 0x0c, 0x00, 0x00, 0x01}), 6);
+    memcpy(m, top, 6);
+    sl_topo_mac_nth(m, 1, m); /* in place */
+    ck_assert_mem_eq(m, ((uint8_t[6]){0x0a, 0x0b, 0x0c, 0xff, 0xff, 0xff}), 6);
+
+    char err[256];
+    const char *wrap = "[manager]\ntype = manager\n[proxy-1]\ntype = proxy\n"
+                       "[w]\ntype = worker\nmac = 02:00:00:ff:ff:ff\nlb_procs = 2\n";
+    struct sl_topo *t = parse(wrap, err, sizeof(err));
+    ck_assert_msg(t != NULL, "%s", err);
+    ck_assert_mem_eq(sl_topo_find(t, "w-2")->mac, ((uint8_t[6]){0x02, 0, 0, 0, 0, 0}), 6);
+    sl_topo_free(t);
+}
+END_TEST
+
 /* The one rate syntax of topology files and --link-rate. */
 START_TEST(rates)
 {
@@ -266,6 +297,7 @@ static Suite *topo_suite(void)
     tcase_add_test(tc, mistakes_name_file_and_line);
     tcase_add_test(tc, loads_files);
     tcase_add_test(tc, rates);
+    tcase_add_test(tc, worker_macs);
     suite_add_tcase(s, tc);
     return s;
 }
