@@ -434,7 +434,6 @@ static int nth_cpu(const char *list, unsigned k)
     return -1;
 }
 
-/* Consecutive MACs from a base: what lb_procs workers get from one `mac`. */
 /* A worker section: expands lb_procs into workers with their NICs and MACs. */
 static void parse_worker(struct reader *r, struct lab_topo *t, struct ini_sec *s, int host,
                          const char *hostname, const char *pin)
