@@ -6,6 +6,9 @@
 #
 #   TESTPMD=OUT_DIR/bin/dpdk-testpmd sh bench/frontend.sh OUT_DIR
 #
+# With BUNDLE_PERF=1 it packs perf too (about 20 MB more), for
+#   TESTPMD=OUT_DIR/bin/dpdk-testpmd PERF=OUT_DIR/bin/perf sh bench/profile.sh OUT_DIR
+#
 # DPDK's drivers are plugins: each wrapper passes -d with the ones its
 # program does not already link (loading a driver twice breaks its probe).
 set -eu
@@ -17,6 +20,10 @@ TESTPMD=$(command -v dpdk-testpmd) || { echo "bundle: dpdk-testpmd not found" >&
 rm -rf "$OUT"
 mkdir -p "$OUT/lib" "$OUT/real" "$OUT/bin" "$OUT/pmds" "$OUT/pmds-tp" "$OUT/frontend" "$OUT/emulator"
 cp -L "$BUILD/frontend/frontend-dpdk" "$BUILD/emulator/sluice-synth" "$TESTPMD" "$OUT/real/"
+if [ "${BUNDLE_PERF:-0}" = 1 ]; then
+    PERF=$(command -v perf) || { echo "bundle: perf not found (Debian package linux-perf)" >&2; exit 1; }
+    cp -L "$PERF" "$OUT/real/perf"
+fi
 # A plugin also pulled in as a dependency (bus_vdev by net_pcap) would be
 # loaded twice, from two paths, and register two buses: plugins are only
 # the drivers a program neither links nor gets through another driver.
@@ -42,4 +49,5 @@ W
 wrap frontend-dpdk pmds "$OUT/frontend/frontend-dpdk"
 wrap dpdk-testpmd pmds-tp "$OUT/bin/dpdk-testpmd"
 wrap sluice-synth "" "$OUT/emulator/sluice-synth"
+[ ! -f "$OUT/real/perf" ] || wrap perf "" "$OUT/bin/perf"
 du -sh "$OUT"

@@ -22,6 +22,8 @@
 #   FE_BENCH_SECONDS  seconds per run (default 5)
 #   FE_BENCH_PACKETS  packets in the synthesized mix (default 32768)
 #   FE_BENCH_MEM      MB of memory for EAL -m (default 1536)
+#   FE_BENCH_HUGE     1: both programs on hugepages (2 MB pages mounted,
+#                     FE_BENCH_MEM of them free); default: --no-huge
 #   FE_BENCH_FE_ARGS  extra frontend-dpdk options (e.g. --no-flow-count)
 #   FE_BENCH_EAL_ARGS extra EAL options for both programs (e.g. -d PMD_DIR)
 #   FE_BENCH_SCALE    forwarding-lcore counts for the scaling lines (default "2")
@@ -63,7 +65,10 @@ ncores=$(echo "$CORES" | awk -F, '{print NF}')
 
 "$SYNTH" --profile mix --seed 1 --packets "$PKTS" -w "$T/mix.pcap"
 MBUFS=$((PKTS * 2 + 32768))
-EAL_COMMON="--no-huge -m $MEM --no-pci --no-shconf --file-prefix $PREFIX --log-level=*:warning ${FE_BENCH_EAL_ARGS:-}"
+# Hugepages: EAL maps them and unlinks the files at once, so a killed run
+# leaves none behind in hugetlbfs.
+if [ "${FE_BENCH_HUGE:-0}" = 1 ]; then MEMOPT="--huge-unlink"; else MEMOPT="--no-huge"; fi
+EAL_COMMON="$MEMOPT -m $MEM --no-pci --no-shconf --file-prefix $PREFIX --log-level=*:warning ${FE_BENCH_EAL_ARGS:-}"
 NULLS="--vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1"
 
 # median of the numbers on stdin
@@ -106,7 +111,7 @@ EOF
 
 mpps() { awk -v x="$1" 'BEGIN { printf "%.2f", x / 1e6 }'; }
 
-echo "bench/frontend: cores $CORES ($ncpu CPUs here), $ROUNDS rounds of ${SECS}s, mix of $PKTS packets${FE_ARGS:+, frontend options: $FE_ARGS}"
+echo "bench/frontend: cores $CORES ($ncpu CPUs here), $ROUNDS rounds of ${SECS}s, mix of $PKTS packets, $MEMOPT${FE_ARGS:+, frontend options: $FE_ARGS}"
 [ "$ncores" -ge 3 ] || echo "bench/frontend: note: fewer than 3 CPUs listed; with 2 forwarding lcores lcores share CPUs"
 : >"$T/a"
 : >"$T/b"

@@ -23,6 +23,10 @@ echo "== decode"
 echo "== frontend"
 if [ -x "$BUILD/frontend/frontend-dpdk" ]; then
     sh "$(dirname "$0")/frontend.sh" "$BUILD"
+    echo "== frontend profile"
+    # perf may be missing or barred from sampling: the profile says why and
+    # the other benchmarks still run
+    sh "$(dirname "$0")/profile.sh" "$BUILD" || echo "profile: skipped (see above)"
 else
     echo "frontend: skipped, frontend-dpdk not built (libdpdk-dev missing)"
 fi

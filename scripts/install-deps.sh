@@ -12,8 +12,9 @@ libzmq3-dev libmsgpack-dev
 libnl-3-dev libnl-route-3-dev iproute2
 clang libclang-rt-14-dev"
 
-# Only `make bench` needs these: the reference tools bench/worker.sh measures against.
-BENCH_PKGS="argus-server tshark"
+# Only `make bench` needs these: the reference tools bench/worker.sh measures
+# against, and perf for bench/profile.sh.
+BENCH_PKGS="argus-server tshark linux-perf"
 
 # Usage: install-deps.sh [bench]
 want=$PKGS
