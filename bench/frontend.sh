@@ -10,7 +10,9 @@
 # the median over rounds of the median per-second input rate (the first
 # second of each run is warm-up and skipped; the ratio of the two medians
 # is the result, and the median and range of the per-round ratios show how
-# much a single round can be trusted). frontend-dpdk runs as the
+# much a single round can be trusted; each round also says how much time
+# the hypervisor took from the forwarding CPU, where /proc/stat counts it:
+# a round that lost some measured the neighbours). frontend-dpdk runs as the
 # product does: 8 workers, switch output, sym5, flow counting on. Then
 # frontend-dpdk alone with 1 and 2 forwarding lcores (two RX queues: the
 # file given twice to net_pcap).
@@ -111,17 +113,31 @@ EOF
 
 mpps() { awk -v x="$1" 'BEGIN { printf "%.2f", x / 1e6 }'; }
 
+# Steal: time the hypervisor gave CPU $1 to someone else, from /proc/stat
+# ("STEAL TOTAL" in ticks; empty where there is no such line). A round
+# whose forwarding CPU lost time this way measured the neighbours too.
+cpustat() { awk -v c="cpu$1" '$1 == c && NF >= 9 { t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t }' /proc/stat 2>/dev/null || true; }
+steal_pct() { [ -n "$1" ] && [ -n "$2" ] && echo "$1 $2" | awk '{ d = $4 - $2; x = d > 0 ? 100 * ($3 - $1) / d : 0; printf "%.1f", x }'; }
+FWD_CPU=$(echo "$CORES" | awk -F, '{ print (NF > 1 ? $2 : $1) }')
+
 echo "bench/frontend: cores $CORES ($ncpu CPUs here), $ROUNDS rounds of ${SECS}s, mix of $PKTS packets, $MEMOPT${FE_ARGS:+, frontend options: $FE_ARGS}"
 [ "$ncores" -ge 3 ] || echo "bench/frontend: note: fewer than 3 CPUs listed; with 2 forwarding lcores lcores share CPUs"
 : >"$T/a"
 : >"$T/b"
 : >"$T/r"
+: >"$T/steal"
 r=1
 while [ "$r" -le "$ROUNDS" ]; do
+    s0=$(cpustat "$FWD_CPU")
     a=$(run_testpmd)
     [ "$a" != 0 ] || { echo "testpmd measured nothing; its log ends:" >&2; tail -5 "$T/tp.log" >&2; }
+    s1=$(cpustat "$FWD_CPU")
     b=$(run_frontend 1)
-    echo "round $r: testpmd-io $(mpps "$a") Mpps, frontend $(mpps "$b") Mpps"
+    s2=$(cpustat "$FWD_CPU")
+    sa=$(steal_pct "$s0" "$s1" || true)
+    sb=$(steal_pct "$s1" "$s2" || true)
+    echo "round $r: testpmd-io $(mpps "$a") Mpps, frontend $(mpps "$b") Mpps${sa:+ (CPU $FWD_CPU stolen: $sa%, $sb%)}"
+    [ -z "$sa" ] || echo "$sa $sb" >>"$T/steal"
     # a run that measured nothing (failed start) does not count
     [ "$a" = 0 ] || echo "$a" >>"$T/a"
     [ "$b" = 0 ] || echo "$b" >>"$T/b"
@@ -136,6 +152,8 @@ echo "frontend-dpdk, 1 forwarding lcore (8 workers, switch, sym5): $(mpps "$B") 
 # last line on this machine: a difference inside it is noise.
 sort -g "$T/r" | awk -v m="$(median <"$T/r")" '{ a[NR] = $1 } END {
     if (NR) printf "per-round ratio: median %.2f, range %.2f-%.2f over %d rounds\n", m, a[1], a[NR], NR }'
+[ ! -s "$T/steal" ] || awk '{ a += $1; b += $2 } END {
+    printf "time stolen from the forwarding CPU by the hypervisor: %.1f%% in testpmd runs, %.1f%% in frontend runs (mean)\n", a / NR, b / NR }' "$T/steal"
 for n in ${FE_BENCH_SCALE:-2}; do
     echo "frontend-dpdk, $n forwarding lcores: $(mpps "$(run_frontend "$n")") Mpps"
 done
