@@ -123,6 +123,20 @@ int sl_topo_rate_parse(const char *s, uint64_t *bps)
     return 0;
 }
 
+int sl_topo_weight_parse(const char *s, double *w)
+{
+    if (!s || !w || !(isdigit((unsigned char)*s) || (*s == '.' && isdigit((unsigned char)s[1]))) ||
+        (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')))
+        return -EINVAL;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !(v > 0 && v <= SL_TOPO_MAX_WEIGHT))
+        return -EINVAL;
+    *w = v;
+    return 0;
+}
+
 static bool in_list(const char *key, const char *const *list)
 {
     for (; *list; list++)
@@ -335,6 +349,14 @@ static bool parse_node(struct rd *r, const struct sl_ini_sec *s, unsigned *n_wor
     if (kvm && (mac[0] & 1))
         return bad(r, kvm->line, "[%s]: MAC %s is multicast: a worker needs a unicast MAC", s->name,
                    kvm->val);
+    /* The cluster uses neither, but a file it runs with must mean the same
+     * to the frontend and the lab, which do. */
+    uint64_t bps;
+    double weight;
+    if ((kv = sl_ini_find(s, "link_rate")) && sl_topo_rate_parse(kv->val, &bps) < 0)
+        return bad(r, kv->line, "[%s]: bad link_rate '%s' (e.g. 1G, 250M, 10G)", s->name, kv->val);
+    if ((kv = sl_ini_find(s, "weight")) && sl_topo_weight_parse(kv->val, &weight) < 0)
+        return bad(r, kv->line, "[%s]: weight '%s': a number > 0, at most 1e6", s->name, kv->val);
     const struct sl_ini_kv *kvi = sl_ini_find(s, "interface");
     if (kvi && (strlen(kvi->val) >= SL_TOPO_NAME || !sl_wire_name_ok(kvi->val)))
         return bad(r, kvi->line, "[%s]: bad interface '%s'", s->name, kvi->val);

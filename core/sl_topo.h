@@ -139,5 +139,10 @@ void sl_topo_mac_nth(const uint8_t base[6], unsigned p, uint8_t out[6]);
  * "1.5Gbps", "100000". 0; -EINVAL for anything else (a sign, spaces, another
  * unit); -ERANGE below 1 kbit/s or above 10 Tbit/s (a typo, surely). */
 int sl_topo_rate_parse(const char *s, uint64_t *bps);
+/* A worker's rendezvous weight: a number above 0 and at most 1e6 ("1",
+ * "2.5", ".5", "1e3"); a sign, spaces, hex, "inf" or "nan" are refused.
+ * 0 or -EINVAL. */
+#define SL_TOPO_MAX_WEIGHT 1e6
+int sl_topo_weight_parse(const char *s, double *w);
 
 #endif

@@ -29,8 +29,8 @@ static int write_fe_ini(const struct lab_ctx *c)
         char mac[18];
         fprintf(f, "[%s]\ntype = worker\nmac = %s\n", w->name,
                 lab_mac_str(w->mac, mac, sizeof(mac)));
-        if (w->weight[0])
-            fprintf(f, "weight = %s\n", w->weight);
+        if (w->weight != 1.0) /* %.17g: the frontend reads back the very same double */
+            fprintf(f, "weight = %.17g\n", w->weight);
         if (c->live && w->nic >= 0)
             fprintf(f, "port = %u\n", 1 + lab_plan_fe_port(t, w->nic));
         fputc('\n', f);

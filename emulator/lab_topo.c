@@ -462,12 +462,10 @@ static void parse_worker(struct reader *r, struct lab_topo *t, struct ini_sec *s
     if ((kv = get(s, "address")))
         bad(r, kv->line, "[%s]: 'address': a worker listens on nothing", s->name);
     struct ini_kv *kv_weight = get(s, "weight");
-    if (kv_weight) {
-        char *end;
-        double v = strtod(kv_weight->val, &end);
-        if (*end || !(v > 0) || v > 1000 || strlen(kv_weight->val) >= 16)
-            bad(r, kv_weight->line, "[%s]: weight '%s': a number > 0", s->name, kv_weight->val);
-    }
+    double weight = 1.0;
+    if (kv_weight && sl_topo_weight_parse(kv_weight->val, &weight) < 0)
+        bad(r, kv_weight->line, "[%s]: weight '%s': a number > 0, at most 1e6", s->name,
+            kv_weight->val);
 
     char *ifs[66] = {0};
     char *if_copy = NULL;
@@ -536,8 +534,7 @@ static void parse_worker(struct reader *r, struct lab_topo *t, struct ini_sec *s
         if (n_if)
             snprintf(n->iface, sizeof(n->iface), "%s", ifs[n_if == 1 ? 0 : p % n_if]);
         n->link_rate = rate;
-        if (kv_weight)
-            snprintf(n->weight, sizeof(n->weight), "%s", kv_weight->val);
+        n->weight = weight;
         if (kv_mac)
             sl_topo_mac_nth(base, p, n->mac);
         else

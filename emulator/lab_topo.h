@@ -49,7 +49,7 @@ struct lab_node {
     char pin_cpus[64];
     char address[LAB_TOPO_NAME]; /* `address` key, "" = derived (see lab_plan_node_addr) */
     unsigned port;               /* `port` key of a listening node, 0 = derived */
-    char weight[16];             /* worker `weight` key (the frontend's), "" = 1 */
+    double weight;               /* worker `weight` key (the frontend's), 1 by default */
     int proxy;                   /* node index of its named proxy, -1: shared evenly */
     int nic;                     /* index into lab_topo.nics */
 };

@@ -89,12 +89,9 @@ static int add_worker(struct fe_conf *c, const struct sl_ini *ini, const struct 
                         FE_MAX_PORTS - 1);
         has_port = 1;
     }
-    if ((kv = sl_ini_find(s, "weight")) != NULL) {
-        char *end;
-        weight = strtod(kv->val, &end);
-        if (*kv->val == '\0' || *end || !(weight > 0 && weight <= 1e6))
-            return fail(err, errlen, "%s:%u: bad weight '%s' (> 0)", ini->path, kv->line, kv->val);
-    }
+    if ((kv = sl_ini_find(s, "weight")) != NULL && sl_topo_weight_parse(kv->val, &weight) < 0)
+        return fail(err, errlen, "%s:%u: bad weight '%s' (a number > 0, at most 1e6)", ini->path,
+                    kv->line, kv->val);
     if ((kv = sl_ini_find(s, "link_rate")) != NULL && sl_topo_rate_parse(kv->val, &rate) < 0)
         return fail(err, errlen, "%s:%u: bad link_rate '%s' (e.g. 1G, 250M, 10G)", ini->path,
                     kv->line, kv->val);

@@ -19,7 +19,7 @@
  *   mac = 02:00:00:00:00:01      its MAC (default 02:00:00:00:00:<k>);
  *   port = 1                     output port in --output switch (default:
  *                                workers dealt round-robin over the outputs)
- *   weight = 1                   rendezvous weight (> 0)
+ *   weight = 1                   rendezvous weight (> 0, at most 1e6)
  *   link_rate = 1G               rate of its link: its own with --write-pcaps,
  *                                else its output port's (workers sharing a
  *                                port must agree)

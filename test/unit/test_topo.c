@@ -288,6 +288,45 @@ START_TEST(rates)
 }
 END_TEST
 
+/* The one weight syntax of every reader: a plain positive number up to 1e6. */
+START_TEST(weights)
+{
+    static const struct {
+        const char *s;
+        int rc;
+        double w;
+    } cases[] = {
+        {"1", 0, 1.0},       {"2.5", 0, 2.5},         {".5", 0, 0.5},         {"1e3", 0, 1000.0},
+        {"1000000", 0, 1e6}, {"0.001", 0, 0.001},     {"", -EINVAL, 0},       {"0", -EINVAL, 0},
+        {"0.0", -EINVAL, 0}, {"-1", -EINVAL, 0},      {"+1", -EINVAL, 0},     {" 1", -EINVAL, 0},
+        {"1 ", -EINVAL, 0},  {"0x10", -EINVAL, 0},    {"inf", -EINVAL, 0},    {"nan", -EINVAL, 0},
+        {"1e7", -EINVAL, 0}, {"1000001", -EINVAL, 0}, {"1e400", -EINVAL, 0},  {"1.5.2", -EINVAL, 0},
+        {"2x", -EINVAL, 0},  {".", -EINVAL, 0},       {"1e-400", -EINVAL, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        double w = 7;
+        int rc = sl_topo_weight_parse(cases[i].s, &w);
+        ck_assert_msg(rc == cases[i].rc, "'%s': %d, want %d", cases[i].s, rc, cases[i].rc);
+        ck_assert_msg(w == (rc == 0 ? cases[i].w : 7), "'%s': %g", cases[i].s, w);
+    }
+    ck_assert_int_eq(sl_topo_weight_parse(NULL, &(double){0}), -EINVAL);
+
+    /* The cluster's reader checks the worker keys it does not use itself. */
+    char err[256];
+    const char *base = "[manager]\ntype = manager\n[proxy-1]\ntype = proxy\n"
+                       "[w]\ntype = worker\n";
+    static const char *const bad[] = {"weight = 0\n", "weight = -2\n", "link_rate = 10 G\n",
+                                      "link_rate = 20T\n"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char text[256];
+        snprintf(text, sizeof(text), "%s%s", base, bad[i]);
+        struct sl_topo *t = parse(text, err, sizeof(err));
+        ck_assert_msg(t == NULL, "accepted %s", bad[i]);
+        ck_assert_msg(strstr(err, "t.ini:7: [w]: ") == err, "%s", err);
+    }
+}
+END_TEST
+
 static Suite *topo_suite(void)
 {
     Suite *s = suite_create("topo");
@@ -297,6 +336,7 @@ static Suite *topo_suite(void)
     tcase_add_test(tc, mistakes_name_file_and_line);
     tcase_add_test(tc, loads_files);
     tcase_add_test(tc, rates);
+    tcase_add_test(tc, weights);
     tcase_add_test(tc, worker_macs);
     suite_add_tcase(s, tc);
     return s;
