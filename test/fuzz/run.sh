@@ -4,6 +4,8 @@
 #   pkt   sl_pkt_decode (frames)            fuzz_pkt.c
 #   wire  sl_wire_decode (cluster messages) fuzz_wire.c
 #   topo  sl_ini_parse + sl_topo_parse      fuzz_topo.c
+#   agree the cluster's, the lab's and frontend-dpdk's topology readers
+#         agree on every worker of a file all three accept (fuzz_topo_agree.c)
 #   dns   sl_dns_deliver (UDP and TCP)      fuzz_dns.c
 # FUZZ_TARGETS="wire dns" picks some (default: all, in that order).
 #
@@ -19,14 +21,14 @@ set -eu
 secs=${1:-600}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
-targets=${FUZZ_TARGETS:-pkt wire topo dns}
+targets=${FUZZ_TARGETS:-pkt wire topo agree dns}
 cd "$root"
 
 for t in $targets; do
     case $t in
-    pkt | wire | topo | dns) ;;
+    pkt | wire | topo | agree | dns) ;;
     *)
-        echo "run.sh: unknown target '$t' (pkt wire topo dns)" >&2
+        echo "run.sh: unknown target '$t' (pkt wire topo agree dns)" >&2
         exit 2
         ;;
     esac
@@ -45,9 +47,10 @@ else
     # shellcheck disable=SC2086
     CC=clang meson setup "$build" $opts
 fi
+fuzzer() { if [ "$1" = agree ]; then echo fuzz_topo_agree; else echo "fuzz_$1"; fi; }
 ninja_targets="test/fuzz/fuzz_seed test/fuzz/fuzz_mkseed"
 for t in $targets; do
-    ninja_targets="$ninja_targets test/fuzz/fuzz_$t"
+    ninja_targets="$ninja_targets test/fuzz/$(fuzzer "$t")"
 done
 # shellcheck disable=SC2086
 ninja -C "$build" $ninja_targets
@@ -65,6 +68,7 @@ seed_pkt() {
 }
 seed_wire() { "$build/test/fuzz/fuzz_mkseed" wire "$1"; }
 seed_dns() { "$build/test/fuzz/fuzz_mkseed" dns "$1"; }
+seed_agree() { seed_topo "$1"; }
 seed_topo() {
     for f in topologies/*.ini; do
         [ -f "$f" ] && cp "$f" "$1/"
@@ -81,13 +85,13 @@ for t in $targets; do
     mkdir -p "$corpus" "$seeds" "$arts"
     "seed_$t" "$seeds"
     case $t in
-    wire | topo) maxlen=8192 ;;
+    wire | topo | agree) maxlen=8192 ;;
     *) maxlen=4096 ;;
     esac
     echo "run.sh: fuzzing $t for ${secs}s"
     if ! ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1} \
         UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1} \
-        "$build/test/fuzz/fuzz_$t" -max_total_time="$secs" -max_len=$maxlen -timeout=10 \
+        "$build/test/fuzz/$(fuzzer "$t")" -max_total_time="$secs" -max_len=$maxlen -timeout=10 \
         -print_final_stats=1 -artifact_prefix="$arts/" "$corpus" "$seeds"; then
         echo "run.sh: $t: crash or failure, input in $arts/" >&2
         failed="$failed $t"
