@@ -164,10 +164,20 @@ struct fe_rxq {
     uint64_t last_rx_tsc;
 };
 
+/* Where a worker's frames go, per lcore: its MAC, its egress link and that
+ * link's TX buffer here, side by side (one line for four workers). */
+struct fe_route {
+    struct fe_txbuf *b;
+    uint8_t mac[6];
+    uint16_t e;
+};
+
 struct fe_lcore {
     struct fe_app *app;
-    unsigned idx;      /* among forwarding lcores */
-    unsigned lcore_id; /* EAL lcore id */
+    struct fe_route *route; /* [n_workers] */
+    unsigned burst;         /* conf->burst */
+    unsigned idx;           /* among forwarding lcores */
+    unsigned lcore_id;      /* EAL lcore id */
     unsigned n_rxq;
     struct fe_rxq rxq[FE_MAX_INPUTS];
     struct sl_lb *lb;

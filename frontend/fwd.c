@@ -326,25 +326,24 @@ static inline void hll_add(struct fe_lcore *lc, unsigned w, uint16_t code)
 
 static inline void emit(struct fe_lcore *lc, int w, struct rte_mbuf *m)
 {
-    struct fe_app *app = lc->app;
+    const struct fe_route *r = &lc->route[w];
     struct fe_w_stats *ws = &lc->st->w[w];
     /* A frame cut shorter than a MAC (a capture artefact) has none to rewrite;
      * it still goes to its worker, whose analysis reports it. */
     if (likely(m->data_len >= RTE_ETHER_ADDR_LEN))
-        memcpy(rte_pktmbuf_mtod(m, uint8_t *), app->mac[w], RTE_ETHER_ADDR_LEN);
+        memcpy(rte_pktmbuf_mtod(m, uint8_t *), r->mac, RTE_ETHER_ADDR_LEN);
     uint32_t len = rte_pktmbuf_pkt_len(m);
     FE_ADD(ws->pkts, 1);
     FE_ADD(ws->bytes, len);
-    unsigned e = (unsigned)app->worker_egress[w];
-    struct fe_txbuf *b = &lc->txb[e];
+    struct fe_txbuf *b = r->b;
     if (!b->dirty) {
         b->dirty = true;
-        lc->dirty[lc->n_dirty++] = (uint16_t)e;
+        lc->dirty[lc->n_dirty++] = r->e;
     }
     b->bytes += len;
     b->m[b->n++] = m;
-    if (unlikely(b->n >= app->conf->burst))
-        egress_flush(lc, e);
+    if (unlikely(b->n >= lc->burst))
+        egress_flush(lc, r->e);
 }
 
 static void release_held(struct fe_lcore *lc, uint64_t now_ns)
@@ -743,6 +742,12 @@ int fe_fwd_main(void *arg)
     struct rte_mbuf *rx[FE_MAX_BURST];
     const uint16_t burst = (uint16_t)app->conf->burst;
     lc->meta_always = app->pcapw != NULL; /* the egress links are set up by now */
+    for (unsigned w = 0; w < app->n_workers; w++) {
+        lc->route[w].b = &lc->txb[app->worker_egress[w]];
+        memcpy(lc->route[w].mac, app->mac[w], RTE_ETHER_ADDR_LEN);
+        lc->route[w].e = (uint16_t)app->worker_egress[w];
+    }
+    lc->burst = app->conf->burst;
     for (unsigned e = 0; e < app->n_egress; e++)
         lc->meta_always |= app->egress[e].shaper != NULL || app->egress[e].kernel;
     uint64_t bursts = 0;
@@ -806,11 +811,14 @@ static struct fe_lcore *lcore_new(struct fe_app *app, unsigned idx, unsigned lco
         rte_zmalloc_socket("fe_txb", sizeof(*lc->txb) * app->n_egress, RTE_CACHE_LINE_SIZE, socket);
     lc->hll = rte_zmalloc_socket("fe_hll", (size_t)app->n_workers << FE_HLL_BITS,
                                  RTE_CACHE_LINE_SIZE, socket);
+    lc->route = rte_zmalloc_socket("fe_route", sizeof(*lc->route) * app->n_workers,
+                                   RTE_CACHE_LINE_SIZE, socket);
     lc->scratch = rte_malloc_socket("fe_scratch", FE_SCRATCH, RTE_CACHE_LINE_SIZE, socket);
     lc->snap = rte_zmalloc_socket("fe_snap", sizeof(*lc->snap), RTE_CACHE_LINE_SIZE, socket);
     lc->rdv_table =
         rte_zmalloc_socket("fe_rdv_table", app->rdv_table_size, RTE_CACHE_LINE_SIZE, socket);
-    if (!lc->st || !lc->txb || !lc->hll || !lc->scratch || !lc->snap || !lc->rdv_table)
+    if (!lc->st || !lc->txb || !lc->hll || !lc->route || !lc->scratch || !lc->snap ||
+        !lc->rdv_table)
         goto nomem;
     fe_workers_sync(app, &lc->rdv, lc->rdv_table, &lc->rdv_gen);
     for (unsigned w = 0; w < app->n_workers; w++)
@@ -839,6 +847,7 @@ nomem:
         rte_free(lc->st);
         rte_free(lc->txb);
         rte_free(lc->hll);
+        rte_free(lc->route);
         rte_free(lc->scratch);
         rte_free(lc->snap);
         rte_free(lc->rdv_table);
@@ -884,6 +893,7 @@ void fe_fwd_free(struct fe_app *app)
         rte_free(lc->st);
         rte_free(lc->txb);
         rte_free(lc->hll);
+        rte_free(lc->route);
         rte_free(lc->scratch);
         rte_free(lc->snap);
         rte_free(lc->rdv_table);
