@@ -32,28 +32,12 @@
 #   TESTPMD           the dpdk-testpmd to run (default: the one on PATH)
 # The last line is `frontend: <X> Mpps, <R> x testpmd-io`.
 set -eu
-BUILD=${1:-build}
-FE="$BUILD/frontend/frontend-dpdk"
-SYNTH="$BUILD/emulator/sluice-synth"
-TESTPMD=${TESTPMD:-$(command -v dpdk-testpmd || true)}
-ncpu=$(nproc)
-if [ "$ncpu" -ge 3 ]; then dflt="0,1,2"; else dflt="0,1"; fi
-CORES=${FE_BENCH_CORES:-$dflt}
+NAME=bench/frontend
+TAG=fe-bench
 ROUNDS=${FE_BENCH_ROUNDS:-3}
 SECS=${FE_BENCH_SECONDS:-5}
-PKTS=${FE_BENCH_PACKETS:-32768}
-MEM=${FE_BENCH_MEM:-1536}
-FE_ARGS=${FE_BENCH_FE_ARGS:-}
-
-for b in "$FE" "$SYNTH"; do
-    [ -x "$b" ] || { echo "bench/frontend: $b not built" >&2; exit 1; }
-done
-[ -n "$TESTPMD" ] || { echo "bench/frontend: dpdk-testpmd not found (Debian package dpdk-dev)" >&2; exit 1; }
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/fe-bench.XXXXXX")
-PREFIX="fe-bench-$$"
-rundir() { if [ "$(id -u)" -eq 0 ]; then echo "/var/run/dpdk/$PREFIX"; else echo "${XDG_RUNTIME_DIR:-/tmp}/dpdk/$PREFIX"; fi; }
-trap 'rm -rf "$T" "$(rundir)"' EXIT INT TERM
+# shellcheck source=bench/fe_env.sh
+. "$(dirname "$0")/fe_env.sh"
 
 # lcores N: "--lcores 0@c0,1@c1,...,N@cN" over $CORES, wrapping around
 lcores() {
@@ -64,19 +48,6 @@ lcores() {
     }'
 }
 ncores=$(echo "$CORES" | awk -F, '{print NF}')
-
-"$SYNTH" --profile mix --seed 1 --packets "$PKTS" -w "$T/mix.pcap"
-MBUFS=$((PKTS * 2 + 32768))
-# Hugepages: EAL maps them and unlinks the files at once, so a killed run
-# leaves none behind in hugetlbfs.
-if [ "${FE_BENCH_HUGE:-0}" = 1 ]; then MEMOPT="--huge-unlink"; else MEMOPT="--no-huge"; fi
-EAL_COMMON="$MEMOPT -m $MEM --no-pci --no-shconf --file-prefix $PREFIX --log-level=*:warning ${FE_BENCH_EAL_ARGS:-}"
-NULLS="--vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1"
-
-# median of the numbers on stdin
-median() {
-    sort -g | awk '{a[NR] = $1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
 
 # testpmd io, one forwarding lcore: per-second Rx-pps of port 0. It runs
 # until stopped; start-up (loading the pcap) takes a while on a busy machine,
@@ -120,7 +91,7 @@ cpustat() { awk -v c="cpu$1" '$1 == c && NF >= 9 { t = 0; for (i = 2; i <= 9; i+
 steal_pct() { [ -n "$1" ] && [ -n "$2" ] && echo "$1 $2" | awk '{ d = $4 - $2; x = d > 0 ? 100 * ($3 - $1) / d : 0; printf "%.1f", x }'; }
 FWD_CPU=$(echo "$CORES" | awk -F, '{ print (NF > 1 ? $2 : $1) }')
 
-echo "bench/frontend: cores $CORES ($ncpu CPUs here), $ROUNDS rounds of ${SECS}s, mix of $PKTS packets, $MEMOPT${FE_ARGS:+, frontend options: $FE_ARGS}"
+echo "bench/frontend: cores $CORES ($(nproc) CPUs here), $ROUNDS rounds of ${SECS}s, mix of $PKTS packets, $MEMOPT${FE_ARGS:+, frontend options: $FE_ARGS}"
 [ "$ncores" -ge 3 ] || echo "bench/frontend: note: fewer than 3 CPUs listed; with 2 forwarding lcores lcores share CPUs"
 : >"$T/a"
 : >"$T/b"

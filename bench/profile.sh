@@ -24,34 +24,19 @@
 # The last line is
 #   `profile: own/pcap testpmd-io <A>, frontend <B>; model <R> x testpmd-io`.
 set -eu
-BUILD=${1:-build}
-FE="$BUILD/frontend/frontend-dpdk"
-SYNTH="$BUILD/emulator/sluice-synth"
-TESTPMD=${TESTPMD:-$(command -v dpdk-testpmd || true)}
-PERF=${PERF:-$(command -v perf || true)}
-ncpu=$(nproc)
-if [ "$ncpu" -ge 3 ]; then dflt="0,1,2"; else dflt="0,1"; fi
-CORES=${FE_BENCH_CORES:-$dflt}
+NAME=bench/profile
+TAG=fe-prof
 ROUNDS=${FE_PROF_ROUNDS:-3}
 SECS=${FE_PROF_SECONDS:-3}
-PKTS=${FE_BENCH_PACKETS:-32768}
-MEM=${FE_BENCH_MEM:-1536}
-FE_ARGS=${FE_BENCH_FE_ARGS:-}
-
-for b in "$FE" "$SYNTH"; do
-    [ -x "$b" ] || { echo "bench/profile: $b not built" >&2; exit 1; }
-done
-[ -n "$TESTPMD" ] || { echo "bench/profile: dpdk-testpmd not found (Debian package dpdk-dev)" >&2; exit 1; }
+PERF=${PERF:-$(command -v perf || true)}
 if [ -z "$PERF" ] || ! command -v "$PERF" >/dev/null; then
     echo "bench/profile: perf not found (Debian package linux-perf)" >&2
     exit 1
 fi
 "$PERF" stat -e cpu-clock true >/dev/null 2>&1 ||
     { echo "bench/profile: perf cannot sample here (perf_event_paranoid, or not root)" >&2; exit 1; }
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/fe-prof.XXXXXX")
-PREFIX="fe-prof-$$"
-rundir() { if [ "$(id -u)" -eq 0 ]; then echo "/var/run/dpdk/$PREFIX"; else echo "${XDG_RUNTIME_DIR:-/tmp}/dpdk/$PREFIX"; fi; }
+# shellcheck source=bench/fe_env.sh
+. "$(dirname "$0")/fe_env.sh"
 cleanup() {
     [ -z "${PID:-}" ] || kill -INT "$PID" 2>/dev/null || true
     rm -rf "$T" "$(rundir)"
@@ -60,15 +45,7 @@ trap cleanup EXIT INT TERM
 
 c0=$(echo "$CORES" | cut -d, -f1)
 c1=$(echo "$CORES" | cut -d, -f2)
-"$SYNTH" --profile mix --seed 1 --packets "$PKTS" -w "$T/mix.pcap"
-MBUFS=$((PKTS * 2 + 32768))
-if [ "${FE_BENCH_HUGE:-0}" = 1 ]; then MEMOPT="--huge-unlink"; else MEMOPT="--no-huge"; fi
-EAL="--lcores 0@$c0,1@$c1 $MEMOPT -m $MEM --no-pci --no-shconf --file-prefix $PREFIX --log-level=*:warning ${FE_BENCH_EAL_ARGS:-}"
-DEVS="--vdev net_pcap0,rx_pcap=$T/mix.pcap,infinite_rx=1 --vdev net_null0,no-rx=1 --vdev net_null1,no-rx=1"
-
-median() {
-    sort -g | awk '{a[NR] = $1} END { if (NR == 0) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
-}
+EAL="--lcores 0@$c0,1@$c1 $EAL_COMMON"
 
 # The forwarding thread of process $1 (EAL names it rte-worker-1), once
 # pattern $2 shows in log $3 (forwarding has begun); empty after 60 s.

@@ -18,6 +18,7 @@
 #include "fuzz_common.h"
 #include "lab_topo.h"
 #include "sl_topo.h"
+#include "topo_views.h"
 
 static FILE *devnull;
 static int saved_stderr = -1;
@@ -32,18 +33,6 @@ static void report(void)
             "fuzz_topo_agree: %lu inputs accepted by the cluster, %lu by all three (%lu "
             "workers compared)\n",
             n_cluster, n_all, n_workers);
-}
-
-/* The rate frontend-dpdk gives worker k's link from the topology alone. */
-static uint64_t fe_topo_rate(const struct fe_conf *c, unsigned k)
-{
-    if (c->worker_rate[k])
-        return c->worker_rate[k];
-    uint64_t r = 0;
-    for (unsigned i = 0; i < c->n_topo_rates; i++)
-        if (c->rate[i].id < 0 || (c->worker_port[k] >= 0 && c->rate[i].id == c->worker_port[k]))
-            r = c->rate[i].bps;
-    return r;
 }
 
 static void agree(const struct sl_topo *cl, const struct fe_conf *fe)

@@ -20,6 +20,7 @@
 #include "sl_known.h"
 #include "sl_notice.h"
 #include "sl_stats.h"
+#include "srcdir.h"
 
 #define MAXL 20000
 
@@ -48,25 +49,10 @@ static void out_free(struct out *o)
     o->n = 0;
 }
 
-/* The source tree: the first ancestor of the test binary holding
- * core/sl_ana_mods.h (build directories live inside it). */
+/* The source tree (it holds core/sl_ana_mods.h). */
 static bool source_root(char *buf, size_t n)
 {
-    char exe[PATH_MAX];
-    ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (l <= 0)
-        return false;
-    exe[l] = 0;
-    char probe[PATH_MAX + 32];
-    for (char *s = strrchr(exe, '/'); s; s = strrchr(exe, '/')) {
-        *s = 0;
-        snprintf(probe, sizeof(probe), "%s/core/sl_ana_mods.h", exe);
-        if (access(probe, R_OK) == 0 && strlen(exe) < n) {
-            memcpy(buf, exe, strlen(exe) + 1);
-            return true;
-        }
-    }
-    return false;
+    return test_src_path("core/sl_ana_mods.h", "", buf, n);
 }
 
 static bool run(const char *pcap, bool ignore_checksums, struct out *o)

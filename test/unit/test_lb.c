@@ -16,6 +16,7 @@
 #include "sl_lb.h"
 #include "sl_pkt.h"
 #include "sl_rdv.h"
+#include "srcdir.h"
 
 /* Calls into Check only on failure (a passing ck_assert costs a write). */
 #define QUICK(cond, ...)                                                                           \
@@ -1190,24 +1191,10 @@ START_TEST(fast_flow_takes_icmp_messages)
 }
 END_TEST
 
-/* The source tree: the first ancestor of the test binary holding pcaps/. */
+/* The source tree's pcaps/. */
 static bool pcaps_dir(char *buf, size_t n)
 {
-    char exe[PATH_MAX], probe[PATH_MAX + 32];
-    ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (l <= 0)
-        return false;
-    exe[l] = 0;
-    for (char *sl = strrchr(exe, '/'); sl; sl = strrchr(exe, '/')) {
-        *sl = 0;
-        snprintf(probe, sizeof(probe), "%s/pcaps/mix.pcap", exe);
-        if (access(probe, R_OK) == 0 && strlen(exe) + sizeof("/pcaps") <= n) {
-            memcpy(buf, exe, strlen(exe));
-            memcpy(buf + strlen(exe), "/pcaps", sizeof("/pcaps"));
-            return true;
-        }
-    }
-    return false;
+    return test_src_path("pcaps/mix.pcap", "/pcaps", buf, n);
 }
 
 /* pcaps/NAME.pcap under dir, opened (the test fails if it cannot be). */

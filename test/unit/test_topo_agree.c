@@ -20,6 +20,8 @@
 #include "args.h"
 #include "lab_topo.h"
 #include "sl_topo.h"
+#include "srcdir.h"
+#include "topo_views.h"
 
 /* What the three readers made of one file. */
 struct views {
@@ -51,20 +53,6 @@ static void free_all(struct views *v)
     sl_topo_free(v->cl);
     free(v->lab);
     fe_conf_free(&v->fe);
-}
-
-/* The rate frontend-dpdk gives worker k's link from the topology alone:
- * its own link_rate, else the last [frontend] link_rate for all links or
- * for its port. */
-static uint64_t fe_topo_rate(const struct fe_conf *c, unsigned k)
-{
-    if (c->worker_rate[k])
-        return c->worker_rate[k];
-    uint64_t r = 0;
-    for (unsigned i = 0; i < c->n_topo_rates; i++)
-        if (c->rate[i].id < 0 || (c->worker_port[k] >= 0 && c->rate[i].id == c->worker_port[k]))
-            r = c->rate[i].bps;
-    return r;
 }
 
 /* All three accept path, and agree worker by worker. Returns the count. */
@@ -109,28 +97,11 @@ static void check_refused(const char *path, const char *why)
     free_all(&v);
 }
 
-/* The source tree's topologies/: the first ancestor of the test binary
- * that has one. */
-static bool topologies_dir(char *buf, size_t n)
-{
-    char exe[PATH_MAX], probe[PATH_MAX + 32];
-    ssize_t l = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (l <= 0)
-        return false;
-    exe[l] = 0;
-    for (char *sl = strrchr(exe, '/'); sl; sl = strrchr(exe, '/')) {
-        *sl = 0;
-        snprintf(probe, sizeof(probe), "%s/topologies/default.ini", exe);
-        if (access(probe, R_OK) == 0 && (size_t)snprintf(buf, n, "%s/topologies", exe) < n)
-            return true;
-    }
-    return false;
-}
-
 START_TEST(bundled_topologies)
 {
     char dir[PATH_MAX];
-    ck_assert_msg(topologies_dir(dir, sizeof(dir)), "topologies/ not found above the test binary");
+    ck_assert_msg(test_src_path("topologies/default.ini", "/topologies", dir, sizeof(dir)),
+                  "topologies/ not found above the test binary");
     DIR *d = opendir(dir);
     ck_assert_ptr_nonnull(d);
     unsigned files = 0, workers = 0;
