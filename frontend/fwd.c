@@ -742,14 +742,15 @@ int fe_fwd_main(void *arg)
     struct rte_mbuf *rx[FE_MAX_BURST];
     const uint16_t burst = (uint16_t)app->conf->burst;
     lc->meta_always = app->pcapw != NULL; /* the egress links are set up by now */
+    for (unsigned e = 0; e < app->n_egress; e++)
+        lc->meta_always |= app->egress[e].shaper != NULL || app->egress[e].kernel;
+    /* and so is each worker's egress link: its route here */
     for (unsigned w = 0; w < app->n_workers; w++) {
         lc->route[w].b = &lc->txb[app->worker_egress[w]];
         memcpy(lc->route[w].mac, app->mac[w], RTE_ETHER_ADDR_LEN);
         lc->route[w].e = (uint16_t)app->worker_egress[w];
     }
     lc->burst = app->conf->burst;
-    for (unsigned e = 0; e < app->n_egress; e++)
-        lc->meta_always |= app->egress[e].shaper != NULL || app->egress[e].kernel;
     uint64_t bursts = 0;
     uint64_t tsc = rte_rdtsc();
     for (unsigned r = 0; r < lc->n_rxq; r++)
