@@ -93,7 +93,7 @@ while [ "$r" -le "$ROUNDS" ]; do
     wait "$PID" 2>/dev/null || true
     # shellcheck disable=SC2086
     "$FE" $EAL $DEVS -- --workers 8 --output switch --hash sym5 --stats-interval 1 \
-        --mbufs "$((PKTS * 2 + 32768))" $FE_ARGS >"$T/fe.log" 2>&1 &
+        --mbufs "$MBUFS" $FE_ARGS >"$T/fe.log" 2>&1 &
     PID=$!
     b=$(profile frontend "$PID" '"interval"' "$T/fe.log") || exit 1
     kill -INT "$PID" 2>/dev/null || true
