@@ -209,6 +209,19 @@ int lab_cluster_start(struct lab_ctx *c)
     return 0;
 }
 
+int lab_cluster_respawn(struct lab_ctx *c, int node, struct lab_proc *p)
+{
+    char bufs[2][LAB_PATH], ns[LAB_NS_NAME_MAX];
+    char *argv[24];
+    const struct lab_node *nd = &c->t->nodes[node];
+    int rc = node_argv(c, node, argv, bufs);
+    if (rc < 0)
+        return rc;
+    if (c->live)
+        lab_topo_ns_name(c->t, nd->host_idx, ns, sizeof(ns));
+    return lab_spawn(c, nd->name, c->live ? ns : NULL, argv, false, p);
+}
+
 void lab_cluster_stop(struct lab_ctx *c, unsigned grace_ms)
 {
     /* Tier by tier in reverse start order -- workers, proxies, manager,

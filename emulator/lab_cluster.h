@@ -22,6 +22,12 @@
  * which node failed (the ones started stay in c->proc for lab_cluster_stop). */
 int lab_cluster_start(struct lab_ctx *c);
 
+/* Starts node `node` once more, with the command line lab_cluster_start
+ * gave it, in its host's namespace, journalled (c->run must be open); not
+ * waited for, and not added to c->proc: `sluicectl follow --restart`
+ * bringing back a crashed worker. 0, or -errno after a line saying why. */
+int lab_cluster_respawn(struct lab_ctx *c, int node, struct lab_proc *p);
+
 /* Stops c->proc in reverse order (grace_ms each before SIGKILL). */
 void lab_cluster_stop(struct lab_ctx *c, unsigned grace_ms);
 

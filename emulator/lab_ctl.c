@@ -2,29 +2,53 @@
 #include "lab_ctl.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "lab_cluster.h"
 #include "lab_ctx.h"
 #include "lab_fe.h"
+#include "lab_follow.h"
+
+/* Loads the topology; dir gets the lab's run directory. 0, or the exit status. */
+static int lab_dir(struct lab_ctx *c, const char *topology, const struct lab_replay_opts *o,
+                   char *dir, size_t len)
+{
+    if (lab_topo_load(topology, c->t, stderr) != 0)
+        return 2;
+    if (o->run_dir)
+        snprintf(dir, len, "%s", o->run_dir);
+    else if (lab_run_default_dir(c->t->name, dir, len) < 0)
+        return 1;
+    return 0;
+}
+
+/* The files of run directory dir that the commands hand out or read. */
+static void lab_paths(struct lab_ctx *c, const char *dir, const struct lab_replay_opts *o)
+{
+    c->live = true;
+    c->tty = isatty(STDERR_FILENO) && !o->quiet;
+    snprintf(c->cluster_ini, sizeof(c->cluster_ini), "%s/cluster.ini", dir);
+    snprintf(c->fe_ini, sizeof(c->fe_ini), "%s/frontend.ini", dir);
+    snprintf(c->fe_ctl, sizeof(c->fe_ctl), "%s/frontend.ctl", dir);
+    snprintf(c->state_dir, sizeof(c->state_dir), "%s/state", dir);
+    snprintf(c->loggers_dir, sizeof(c->loggers_dir), "%s/%s", o->out, "loggers");
+}
 
 /* Loads the topology and opens the run directory of a live lab. */
 static int open_lab(struct lab_ctx *c, const char *topology, const struct lab_replay_opts *o,
                     bool need_up)
 {
     char dir[PATH_MAX];
-    int rc;
-    if (lab_topo_load(topology, c->t, stderr) != 0)
-        return 2;
-    if (o->run_dir)
-        snprintf(dir, sizeof(dir), "%s", o->run_dir);
-    else if (lab_run_default_dir(c->t->name, dir, sizeof(dir)) < 0)
-        return 1;
+    int rc = lab_dir(c, topology, o, dir, sizeof(dir));
+    if (rc != 0)
+        return rc;
     if ((rc = lab_run_open(&c->run, dir, c->t->name, need_up)) < 0) {
         fprintf(stderr, "sluicectl: %s: %s\n", dir,
                 rc == -EBUSY    ? "in use by another sluicectl"
@@ -33,13 +57,7 @@ static int open_lab(struct lab_ctx *c, const char *topology, const struct lab_re
         return 1;
     }
     c->run_open = true;
-    c->live = true;
-    c->tty = isatty(STDERR_FILENO) && !o->quiet;
-    snprintf(c->cluster_ini, sizeof(c->cluster_ini), "%s/cluster.ini", c->run.dir);
-    snprintf(c->fe_ini, sizeof(c->fe_ini), "%s/frontend.ini", c->run.dir);
-    snprintf(c->fe_ctl, sizeof(c->fe_ctl), "%s/frontend.ctl", c->run.dir);
-    snprintf(c->state_dir, sizeof(c->state_dir), "%s/state", c->run.dir);
-    snprintf(c->loggers_dir, sizeof(c->loggers_dir), "%s/%s", o->out, "loggers");
+    lab_paths(c, c->run.dir, o);
     return 0;
 }
 
@@ -93,9 +111,37 @@ static void ctl_close(struct lab_ctx *c, struct lab_ent *ents)
  * the journal -- else status calls it crashed and the next start is refused. */
 static void stop_started(struct lab_ctx *c)
 {
+    if (c->follow_started)
+        lab_proc_stop(&c->run, &c->follow, 5000);
     if (c->fe_started)
         lab_proc_stop(&c->run, &c->fe, 5000);
     lab_cluster_stop(c, 5000);
+}
+
+/* `sluicectl follow TOPOLOGY --run-dir RUN`, this very program, journalled
+ * as LAB_TOPO_LIVENESS: it outlives this sluicectl, as the nodes do. */
+static int start_follow(struct lab_ctx *c, const char *topology, const struct lab_replay_opts *o)
+{
+    char self[PATH_MAX], topo[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n < 0 || !realpath(topology, topo)) {
+        int e = errno;
+        fprintf(stderr, "sluicectl: cannot start the liveness follower: %s\n", strerror(e));
+        return -e;
+    }
+    self[n] = '\0';
+    char *argv[9] = {self, "follow", topo, "--run-dir", c->run.dir};
+    int a = 5;
+    if (o->bin_dir[0]) {
+        argv[a++] = "--bin-dir";
+        argv[a++] = (char *)o->bin_dir;
+    }
+    if (o->restart)
+        argv[a++] = "--restart";
+    argv[a] = NULL;
+    int rc = lab_spawn(c, LAB_TOPO_LIVENESS, NULL, argv, false, &c->follow);
+    c->follow_started = rc == 0;
+    return rc;
 }
 
 int lab_ctl_start(const char *topology, const struct lab_replay_opts *o)
@@ -126,25 +172,44 @@ int lab_ctl_start(const char *topology, const struct lab_replay_opts *o)
     if (lab_mkdir_p(c->state_dir, 0755) < 0 || lab_mkdir_p(c->loggers_dir, 0755) < 0 ||
         lab_write_cluster_ini(c) < 0)
         goto out;
-    if (lab_cluster_start(c) < 0 || lab_fe_start(c) < 0) {
+    if (lab_cluster_start(c) < 0 || lab_fe_start(c) < 0 || start_follow(c, topology, o) < 0) {
         stop_started(c);
         goto out;
     }
     /* The frontend has no pcap to finish: give it a moment to fail loudly. */
     lab_sleep_ms(1500);
-    if (!lab_proc_running(&c->fe)) {
-        fprintf(stderr, "sluicectl: the frontend stopped at once; see %s/logs/frontend.log\n",
-                c->run.dir);
+    bool fe_up = lab_proc_running(&c->fe), follow_up = lab_proc_running(&c->follow);
+    if (!fe_up || !follow_up) {
+        fprintf(stderr, "sluicectl: the %s stopped at once; see %s/logs/%s.log\n",
+                !fe_up ? "frontend" : "liveness follower", c->run.dir,
+                !fe_up ? "frontend" : LAB_TOPO_LIVENESS);
         stop_started(c);
         goto out;
     }
     printf("lab %s started: %u nodes and the frontend; send traffic into tap0 in namespace "
-           "sl-%s-%s; logs go to %s\n",
-           c->t->name, c->n_proc, c->t->name, c->t->fe.host, c->loggers_dir);
+           "sl-%s-%s; logs go to %s; worker liveness follows manager's view (%s/logs/%s.log)\n",
+           c->t->name, c->n_proc, c->t->name, c->t->fe.host, c->loggers_dir, c->run.dir,
+           LAB_TOPO_LIVENESS);
     ret = 0;
 out:
     ctl_close(c, ents);
     return ret;
+}
+
+/* Stop order: the follower, the frontend, then workers, proxies, manager,
+ * loggers (zeekctl's), then anything else journalled. */
+#define STOP_TIERS (2 + LAB_NODE_WORKER + 1)
+
+static int stop_tier(const struct lab_topo *t, const char *name)
+{
+    if (strcmp(name, LAB_TOPO_LIVENESS) == 0)
+        return 0;
+    if (strcmp(name, "frontend") == 0)
+        return 1;
+    for (unsigned i = 0; i < t->n_nodes; i++)
+        if (strcmp(t->nodes[i].name, name) == 0 && t->nodes[i].type <= LAB_NODE_WORKER)
+            return 2 + LAB_NODE_WORKER - (int)t->nodes[i].type;
+    return STOP_TIERS;
 }
 
 int lab_ctl_stop(const char *topology, const struct lab_replay_opts *o)
@@ -155,19 +220,22 @@ int lab_ctl_stop(const char *topology, const struct lab_replay_opts *o)
     int ret = ctl_open(topology, o, false, &c, &ents, &n, &n_ns, &n_proc);
     if (ret != 0)
         goto out;
-    /* reverse start order: the frontend (started last) first */
-    for (size_t i = n; i-- > 0;) {
-        if (ents[i].kind != LAB_ENT_PROC)
-            continue;
-        int rc = lab_proc_stop_ent(&ents[i], 15000);
-        if (rc < 0) {
-            fprintf(stderr, "sluicectl: %s (pid %ld) would not stop\n", ents[i].name,
-                    (long)ents[i].pid);
-            ret = 1;
-            continue;
+    /* reverse start order, by role: a worker restarted by `follow
+     * --restart` is journalled after the frontend but stops with the workers */
+    for (int tier = 0; tier <= STOP_TIERS; tier++) {
+        for (size_t i = n; i-- > 0;) {
+            if (ents[i].kind != LAB_ENT_PROC || stop_tier(c->t, ents[i].name) != tier)
+                continue;
+            int rc = lab_proc_stop_ent(&ents[i], 15000);
+            if (rc < 0) {
+                fprintf(stderr, "sluicectl: %s (pid %ld) would not stop\n", ents[i].name,
+                        (long)ents[i].pid);
+                ret = 1;
+                continue;
+            }
+            printf("%-16s %s\n", ents[i].name, rc ? "stopped" : "was not running (crashed)");
+            lab_run_forget(&c->run, &ents[i]);
         }
-        printf("%-16s %s\n", ents[i].name, rc ? "stopped" : "was not running (crashed)");
-        lab_run_forget(&c->run, &ents[i]);
     }
 out:
     ctl_close(c, ents);
@@ -180,6 +248,135 @@ static const struct lab_ent *find_proc(const struct lab_ent *e, size_t n, const 
         if (e[i].kind == LAB_ENT_PROC && strcmp(e[i].name, node) == 0)
             return &e[i];
     return NULL;
+}
+
+static void follow_note(void *ctx, const char *line)
+{
+    (void)ctx;
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    printf("%s %s\n", ts, line);
+    fflush(stdout);
+}
+
+static void follow_notef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void follow_notef(const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    follow_note(NULL, line);
+}
+
+/* --restart: a crashed worker is started again once the manager has dropped
+ * it from its view -- its flows have moved to the others by then, as they
+ * have by the time zeekctl cron comes round -- and no sooner than
+ * LAB_RESTART_GAP seconds after its last restart. When it heartbeats again
+ * the manager takes it back and the follower tells the frontend `up K`. Only
+ * workers: a restarted manager would begin its epochs anew. */
+#define LAB_RESTART_GAP 5.0
+
+struct keeper {
+    const char *dir;
+    double last[LAB_TOPO_MAX_NODES];
+    unsigned restarts[LAB_TOPO_MAX_NODES];
+};
+
+static bool restart_due(const struct lab_ctx *c, const struct lab_follow *f, const struct keeper *k,
+                        unsigned w, double now)
+{
+    return lab_follow_down(f, w) && now - k->last[lab_topo_worker(c->t, w)] >= LAB_RESTART_GAP;
+}
+
+static void restart_crashed(struct lab_ctx *c, const struct lab_follow *f, struct keeper *k)
+{
+    unsigned nw = lab_topo_n_workers(c->t);
+    double now = lab_now();
+    bool due = false;
+    for (unsigned w = 0; w < nw; w++)
+        due |= restart_due(c, f, k, w, now);
+    /* the journal only when a worker is down: status and stop take its lock */
+    if (!due || lab_run_open(&c->run, k->dir, c->t->name, false) < 0)
+        return; /* busy: the next step tries again */
+    struct lab_ent *ents = NULL;
+    size_t n = 0;
+    if (lab_run_load(&c->run, &ents, &n) < 0)
+        n = 0;
+    for (unsigned w = 0; w < nw; w++) {
+        int node = lab_topo_worker(c->t, w);
+        const char *name = c->t->nodes[node].name;
+        const struct lab_ent *e = find_proc(ents, n, name);
+        /* not journalled: stopped, or never started; alive: frozen */
+        if (!restart_due(c, f, k, w, now) || !e || lab_ent_proc_alive(e))
+            continue;
+        long old = (long)e->pid;
+        struct lab_proc p;
+        k->last[node] = now;
+        lab_run_forget(&c->run, e);
+        if (lab_cluster_respawn(c, node, &p) == 0)
+            follow_notef("%s: crashed (pid %ld gone) and out of the manager's view; started "
+                         "again as pid %ld (restart %u)",
+                         name, old, (long)p.pid, ++k->restarts[node]);
+        else
+            follow_notef("%s: crashed (pid %ld gone); could not be started again", name, old);
+    }
+    free(ents);
+    lab_run_close(&c->run);
+}
+
+int lab_ctl_follow(const char *topology, const struct lab_replay_opts *o)
+{
+    char dir[PATH_MAX];
+    struct stat st;
+    struct lab_ctx *c = calloc(1, sizeof(*c));
+    int ret = 1;
+    if (!c || !(c->t = calloc(1, sizeof(*c->t))))
+        goto out;
+    /* No lock on the run directory: start holds it while it starts this,
+     * and status and stop take it while this runs. */
+    if ((ret = lab_dir(c, topology, o, dir, sizeof(dir))) != 0)
+        goto out;
+    ret = 1;
+    if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "sluicectl: %s: no such lab run (run 'sluicectl up')\n", dir);
+        goto out;
+    }
+    lab_paths(c, dir, o);
+    if (o->restart &&
+        lab_find_bin(o->bin_dir, "cluster", "sluice-node", c->node_bin, sizeof(c->node_bin)) < 0)
+        goto out;
+    lab_signals_install();
+    struct lab_follow_conf fc = {.c = c, .when = "after start", .note = follow_note};
+    struct lab_follow *f = lab_follow_open(&fc, lab_now());
+    if (!f)
+        goto out;
+    follow_notef("following the manager's view of the lab's workers, telling the frontend%s",
+                 o->restart ? "; restarting crashed workers once out of the view" : "");
+    ret = 0;
+    struct keeper k = {.dir = dir};
+    while (!lab_stop) {
+        int rc = lab_follow_step(f, 500);
+        if (o->restart)
+            restart_crashed(c, f, &k);
+        while (waitpid(-1, NULL, WNOHANG) > 0)
+            ; /* the workers restarted here, when they exit */
+        if (rc < 0 && rc != -EINTR) {
+            fprintf(stderr, "sluicectl: follow: polling the manager's view: %s\n", strerror(-rc));
+            ret = 1;
+            break;
+        }
+    }
+    lab_follow_close(f);
+out:
+    if (c)
+        free(c->t);
+    free(c);
+    return ret;
 }
 
 int lab_ctl_status(const char *topology, const struct lab_replay_opts *o, bool netstats)
@@ -251,6 +448,16 @@ int lab_ctl_status(const char *topology, const struct lab_replay_opts *o, bool n
         printf("%-16s %-9s %-10s %8s %-8s %12s %10s\n", name, type, host, pid, state, pks, drs);
         if (e && !lab_ent_proc_alive(e))
             ret = 1; /* zeekctl status: a crashed node is worth an exit status */
+    }
+    /* the liveness follower, listed while start's processes are journalled */
+    const struct lab_ent *e = netstats ? NULL : find_proc(ents, n, LAB_TOPO_LIVENESS);
+    if (e) {
+        char pid[16];
+        snprintf(pid, sizeof(pid), "%ld", (long)e->pid);
+        bool alive = lab_ent_proc_alive(e);
+        printf("%-16s %-9s %-10s %8s %-8s %12s %10s\n", LAB_TOPO_LIVENESS, "follower", "-", pid,
+               alive ? "running" : "crashed", "-", "-");
+        ret = alive ? ret : 1;
     }
 out:
     ctl_close(c, ents);

@@ -44,6 +44,8 @@ struct lab_ctx {
     unsigned n_proc;
     struct lab_proc fe;
     bool fe_started;
+    struct lab_proc follow; /* start: `sluicectl follow` (lab_follow.h) */
+    bool follow_started;
     struct lab_json *fe_last; /* the frontend's last JSON line (its summary at exit) */
     uint64_t total_pkts;      /* for the progress line's ETA */
     double fe_secs;           /* how long the frontend ran */

@@ -17,15 +17,14 @@
 #include "lab_deliver.h"
 #include "lab_equiv.h"
 #include "lab_fe.h"
+#include "lab_follow.h"
 #include "lab_live.h"
 #include "lab_merge.h"
 #include "lab_net.h"
 #include "lab_plan.h"
 #include "lab_report.h"
 #include "lab_split.h"
-#include "lab_view.h"
 #include "sl_flow.h"
-#include "sl_topo.h"
 
 struct replay {
     const struct lab_replay_opts *o;
@@ -42,9 +41,7 @@ struct replay {
     bool killed;
     double kill_at;
     bool marked_down[LAB_SPLIT_MAX_WORKERS];
-    struct lab_view *view; /* the manager's liveness view (live) */
-    char manager[SL_TOPO_NAME];
-    bool view_silent; /* its silence is in the events */
+    struct lab_follow *follow; /* the manager's liveness view relayed (live) */
     /* the frontend's counters just after `down K`: to K, and to all */
     bool went_down[LAB_SPLIT_MAX_WORKERS];
     uint64_t sent_at_down[LAB_SPLIT_MAX_WORKERS];
@@ -185,102 +182,33 @@ static int counters_at_down(struct replay *r, unsigned k)
     return rc;
 }
 
-/* Seconds without a view from the manager (it publishes one every second)
- * before the lab says, once, that it is not hearing the cluster's decisions. */
-#define LAB_VIEW_SILENT 10.0
-
-/* Subscribes to the manager's view (live): from the manager host's
- * namespace, where its management address is reached. */
-static void open_view(struct replay *r)
+static void follow_note(void *ctx, const char *line)
 {
-    char err[512] = "no manager in the cluster's topology", ep[128], ns[LAB_NS_NAME_MAX];
-    char path[sizeof(LAB_NETNS_DIR) + LAB_NS_NAME_MAX + 1];
-    struct sl_topo *st = sl_topo_load(r->c.cluster_ini, err, sizeof(err));
-    const struct sl_topo_node *m = st ? sl_topo_nth(st, SL_TOPO_MANAGER, 0) : NULL;
-    int node = -1;
-    for (unsigned i = 0; i < r->c.t->n_nodes; i++)
-        if (r->c.t->nodes[i].type == LAB_NODE_MANAGER)
-            node = (int)i;
-    if (m && node >= 0 && sl_topo_endpoint(m, 1, ep, sizeof(ep)) == 0) {
-        lab_topo_ns_name(r->c.t, r->c.t->nodes[node].host_idx, ns, sizeof(ns));
-        snprintf(path, sizeof(path), "%s/%s", LAB_NETNS_DIR, ns);
-        snprintf(r->manager, sizeof(r->manager), "%s", m->name);
-        r->view = lab_view_open(ep, m->name, path, err, sizeof(err));
-    }
-    if (!r->view)
-        lab_report_event(r->rep,
-                         "worker liveness not followed: cannot subscribe to the manager's "
-                         "view (%s)",
-                         err);
-    sl_topo_free(st);
+    struct replay *r = ctx;
+    lab_report_event(r->rep, "%s", line);
 }
 
-/* Worker liveness as the cluster decides it (lab_view.h): the manager marks
- * a worker down when its heartbeats stop for --dead-after seconds and up
- * when it speaks again, and publishes the view at each change. A worker out
- * of the view is marked down at the frontend (`down K`: only its flows
- * move), a worker back in it is put back (`up K`). The lab reads no
- * heartbeat file: it acts on the manager's word only. */
-static void relay_liveness(struct replay *r, double since)
+/* After `down K` the report needs what the frontend had sent by then. */
+static void follow_changed(void *ctx, unsigned k, bool down)
 {
-    if (!r->view)
+    struct replay *r = ctx;
+    if (k >= LAB_SPLIT_MAX_WORKERS)
         return;
-    lab_view_poll(r->view, 0);
-    double age = lab_view_age(r->view);
-    bool silent = lab_now() - since > LAB_VIEW_SILENT && age > LAB_VIEW_SILENT;
-    if (silent != r->view_silent) {
-        r->view_silent = silent;
-        if (silent)
-            lab_report_event(r->rep,
-                             "no view from manager '%s' %.0f s into the replay: worker "
-                             "liveness stays as it was%s",
-                             r->manager, lab_now() - since,
-                             lab_view_have(r->view) ? "" : " (no view ever came)");
-        else
-            lab_report_event(r->rep, "views from manager '%s' again %.1f s into the replay",
-                             r->manager, lab_now() - since);
-    }
-    const struct lab_topo *t = r->c.t;
-    unsigned nw = lab_topo_n_workers(t);
-    for (unsigned k = 0; k < nw && k < LAB_SPLIT_MAX_WORKERS; k++) {
-        const struct lab_node *w = &t->nodes[lab_topo_worker(t, k)];
-        char cmd[32], reply[128];
-        int live = lab_view_live(r->view, w->name);
-        if (live < 0 || (live == 0) == r->marked_down[k])
-            continue;
-        bool dead = live == 0;
-        snprintf(cmd, sizeof(cmd), "%s %u", dead ? "down" : "up", k + 1);
-        if (lab_fe_ctl(&r->c, cmd, reply, sizeof(reply)) < 0)
-            continue; /* the next call tries again */
-        r->marked_down[k] = dead;
-        if (dead && !r->went_down[k])
-            r->went_down[k] = counters_at_down(r, k) == 0;
-        lab_report_event(r->rep,
-                         "%s: %s in the view of manager '%s' (epoch %llu, %.1f s into the "
-                         "replay): frontend told '%s' (%s); %s",
-                         w->name, dead ? "down" : "up again", r->manager,
-                         (unsigned long long)lab_view_epoch(r->view), lab_now() - since, cmd, reply,
-                         dead ? "its flows move to the other workers" : "its flows come back");
-    }
+    r->marked_down[k] = down;
+    if (down && !r->went_down[k])
+        r->went_down[k] = counters_at_down(r, k) == 0;
 }
 
-/* What the relay heard, for the report. */
-static void close_view(struct replay *r)
+/* Worker liveness as the cluster decides it, for the length of the replay
+ * (lab_follow.h). */
+static void open_follow(struct replay *r, double since)
 {
-    if (!r->view)
-        return;
-    const struct lab_view_stats *s = lab_view_stats(r->view);
-    lab_report_event(
-        r->rep,
-        "liveness source: the view of manager '%s', %llu views (last epoch %llu), %llu "
-        "repeats, %llu stale, %llu other messages, %llu garbage, %llu failed "
-        "handshakes, %llu redials",
-        r->manager, (unsigned long long)s->views, (unsigned long long)lab_view_epoch(r->view),
-        (unsigned long long)s->repeats, (unsigned long long)s->stale, (unsigned long long)s->other,
-        (unsigned long long)s->garbage, (unsigned long long)s->bad_handshakes,
-        (unsigned long long)s->redials);
-    lab_view_close(r->view);
-    r->view = NULL;
+    struct lab_follow_conf fc = {.c = &r->c,
+                                 .when = "into the replay",
+                                 .note = follow_note,
+                                 .changed = follow_changed,
+                                 .ctx = r};
+    r->follow = lab_follow_open(&fc, since);
 }
 
 /* ---- the replay, offline and live ---------------------------------------- */
@@ -363,16 +291,17 @@ static int run_live(struct replay *r)
     int rc;
     if ((rc = lab_cluster_start(&r->c)) < 0)
         return rc;
-    open_view(r);
     if ((rc = lab_fe_start(&r->c)) < 0)
         return rc;
     double t0 = lab_now();
+    open_follow(r, t0);
     while (lab_fe_poll(&r->c) && !lab_stop) {
         maybe_kill(r, t0);
-        relay_liveness(r, t0);
+        lab_follow_step(r->follow, 0);
         lab_sleep_ms(100);
     }
-    close_view(r);
+    lab_follow_close(r->follow);
+    r->follow = NULL;
     double replay_s = lab_now() - t0; /* lab_fe_wait only sees the end of it */
     if ((rc = lab_fe_wait(&r->c)) < 0)
         return rc;
@@ -1124,7 +1053,7 @@ static void cleanup(struct replay *r)
         }
         lab_run_close(&c->run);
     }
-    lab_view_close(r->view);
+    lab_follow_close(r->follow);
     lab_json_free(c->fe_last);
     if (r->rep && r->rep->eq_done)
         lab_equiv_free(&r->rep->eq);

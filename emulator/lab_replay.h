@@ -37,6 +37,7 @@ struct lab_replay_opts {
     const char *split_input; /* --split-input DIR */
     bool quiet;
     bool no_time; /* logdiff --no-time */
+    bool restart; /* start / follow --restart */
 };
 
 void lab_replay_opts_init(struct lab_replay_opts *o, const char *self);

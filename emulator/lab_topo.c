@@ -125,6 +125,11 @@ static int read_ini(struct reader *r, const struct sl_ini *ini)
         if (!name_ok(is->name, LAB_TOPO_NAME))
             bad(r, s->line, "section name '%s': use letters, digits, '-' and '_' (at most %d)",
                 is->name, LAB_TOPO_NAME - 1);
+        else if (strcmp(is->name, LAB_TOPO_LIVENESS) == 0)
+            bad(r, s->line,
+                "section name '%s' is the lab's own (the process that follows worker "
+                "liveness after 'sluicectl start'); name the node otherwise",
+                is->name);
         for (unsigned k = 0; k < is->n_kv; k++) {
             if (s->n == MAX_KEYS) {
                 bad(r, (int)is->kv[k].line, "[%s]: more than %d keys", s->name, MAX_KEYS);

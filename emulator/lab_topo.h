@@ -21,7 +21,10 @@
 #define LAB_TOPO_MAX_HOSTS 32
 #define LAB_TOPO_MAX_NODES 256
 #define LAB_TOPO_NAME      48 /* node / host / lab names, incl. NUL */
-#define LAB_TOPO_IFNAME    16 /* IFNAMSIZ */
+/* The name under which `sluicectl start` journals and lists its liveness
+ * follower (lab_follow.h): no node may take it. */
+#define LAB_TOPO_LIVENESS "liveness"
+#define LAB_TOPO_IFNAME   16 /* IFNAMSIZ */
 
 enum lab_node_type {
     LAB_NODE_LOGGER = 0, /* start order: loggers, manager, proxies, workers, frontend */

@@ -40,7 +40,11 @@ static void usage(FILE *f)
             "                       kill -9 of sluicectl); never touches anything else\n"
             "  start TOPOLOGY       start the cluster in the live lab (loggers, manager,\n"
             "                       proxies, workers, each waiting for the one before), then\n"
-            "                       the frontend reading the tap (tap0 in the frontend host)\n"
+            "                       the frontend reading the tap (tap0 in the frontend host),\n"
+            "                       then 'follow' (below), all left running\n"
+            "  follow TOPOLOGY      tell the frontend 'down K' / 'up K' as worker K leaves and\n"
+            "                       rejoins the manager's view (start runs it beside the lab;\n"
+            "                       its log: RUN/logs/liveness.log)\n"
             "  stop TOPOLOGY        stop them in reverse order, each draining first\n"
             "  status TOPOLOGY      node, type, host, pid, state, packets, drops\n"
             "  netstats TOPOLOGY    per worker: recvd, dropped, link (as zeekctl)\n"
@@ -60,6 +64,10 @@ static void usage(FILE *f)
             "                       root, else $XDG_RUNTIME_DIR/sluice/<lab>)\n"
             "  --bin-dir DIR        where frontend-dpdk and sluice-node are (default: the\n"
             "                       build tree this sluicectl is in, then $PATH)\n"
+            "start and follow options:\n"
+            "  --restart            start a crashed worker again once the manager has dropped\n"
+            "                       it from its view (its flows have moved), as zeekctl cron\n"
+            "                       does; when it heartbeats again its flows come back\n"
             "replay options:\n"
             "  --mode offline|live  offline (default): per-worker pcaps, no root; live: the\n"
             "                       namespaces of 'up' (root)\n"
@@ -85,7 +93,8 @@ enum {
     OPT_SPLIT,
     OPT_QUIET,
     OPT_HELP,
-    OPT_NO_TIME
+    OPT_NO_TIME,
+    OPT_RESTART
 };
 
 static const struct option long_opts[] = {
@@ -100,6 +109,7 @@ static const struct option long_opts[] = {
     {"split-input", required_argument, NULL, OPT_SPLIT},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"no-time", no_argument, NULL, OPT_NO_TIME},
+    {"restart", no_argument, NULL, OPT_RESTART},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -277,6 +287,9 @@ int main(int argc, char **argv)
         case OPT_NO_TIME:
             ro.no_time = true;
             break;
+        case OPT_RESTART:
+            ro.restart = true;
+            break;
         case OPT_HELP:
         case 'h':
             usage(stdout);
@@ -307,6 +320,8 @@ int main(int argc, char **argv)
         return cmd_logdiff(args[0], args[1], ro.no_time);
     if (strcmp(cmd, "start") == 0 && nargs == 1)
         return lab_ctl_start(args[0], &ro);
+    if (strcmp(cmd, "follow") == 0 && nargs == 1)
+        return lab_ctl_follow(args[0], &ro);
     if (strcmp(cmd, "stop") == 0 && nargs == 1)
         return lab_ctl_stop(args[0], &ro);
     if (strcmp(cmd, "status") == 0 && nargs == 1)

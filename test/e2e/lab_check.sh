@@ -2,7 +2,8 @@
 # sluicectl check: every shipped topology is valid and its plan names what
 # the lab builds; every kind of mistake is reported as one FILE:LINE line
 # (unknown key, duplicate MAC, duplicate name, worker without a reachable
-# proxy, unknown host, bad rate, ...) with exit status 2.
+# proxy, unknown host, bad rate, a node named as the lab's own liveness
+# follower, ...) with exit status 2; follow refuses a lab that is not up.
 # Usage: sh lab_check.sh BUILD_ROOT SOURCE_ROOT
 set -u
 . "$(dirname "$0")/lab_lib.sh"
@@ -93,6 +94,16 @@ printf '[lab]\nhosts = a\n[frontend]\nhost = a\n[manager]\ntype = manager\nhost 
 "$ctl" check "$work/names.ini" >"$work/names.txt" 2>&1
 grep -q "v .*mac 02:00:00:00:00:03" "$work/names.txt" && grep -q "w-2 .*02:00:00:00:00:02" "$work/names.txt" ||
     bad "default MACs not 02:00:00:00:00:<worker number>: $(cat "$work/names.txt" | head -n 8)"
+# the follower's name (sluicectl start journals and lists it) is no node's
+printf '[lab]\nhosts = a\n[frontend]\nhost = a\n[manager]\ntype = manager\nhost = a\n[p]\ntype = proxy\nhost = a\n[liveness]\ntype = worker\nhost = a\ninterface = eth1\n' >"$work/live.ini"
+"$ctl" check "$work/live.ini" >"$work/live.txt" 2>&1
+[ $? = 2 ] && grep -q "live.ini:11: section name 'liveness' is the lab's own" "$work/live.txt" ||
+    bad "a node named liveness not refused: $(cat "$work/live.txt")"
+# follow needs a lab that is up
+"$ctl" follow "$src/topologies/single-host.ini" --run-dir "$work/no-such-run" >"$work/follow.txt" 2>&1 &&
+    bad "follow without a lab exited 0"
+grep -q "no-such-run: no such lab run (run 'sluicectl up')" "$work/follow.txt" ||
+    bad "follow without a lab did not say why: $(cat "$work/follow.txt")"
 
 [ $fail = 0 ] && echo "PASS: shipped topologies check; every mistake named by file:line"
 exit $fail

@@ -8,7 +8,13 @@
 # namespace, link or process. Then unpaced: frames injected while the
 # frontend is stopped (SIGSTOP) overrun its AF_PACKET ring; the kernel's
 # drops are counted (netstats' frontend line, status' drops), so that
-# injected = frontend in + counted kernel drops.
+# injected = frontend in + counted kernel drops. Then liveness after start:
+# start left the follower running (status lists it); a worker killed with
+# SIGKILL leaves the manager's view, the follower tells the frontend
+# `down 2` (its log says so, the frontend lists worker 2 as not live), and
+# frames sent from then on reach the other three workers only; `follow
+# --restart` starts it again, the manager takes it back, `up 2`, and it gets
+# frames again.
 # Usage: sh lab_ctl.sh BUILD_ROOT SOURCE_ROOT   (root; skips otherwise)
 set -u
 . "$(dirname "$0")/lab_lib.sh"
@@ -48,9 +54,12 @@ mkdir "$work/badbin"
 ln -s "$(cd "$(dirname "$node")" && pwd)/sluice-node" "$work/badbin/sluice-node"
 printf '#!/bin/sh\necho "frontend: refusing on purpose" >&2\nexit 1\n' >"$work/badbin/frontend-dpdk"
 chmod +x "$work/badbin/frontend-dpdk"
-"$ctl" start "$topo" --run-dir "$run" --out "$work/out-bad" --bin-dir "$work/badbin" >"$work/start-bad.out" 2>&1 &&
+"$ctl" start "$topo" --run-dir "$run" --out "$work/out-bad" --bin-dir "$work/badbin" --restart >"$work/start-bad.out" 2>&1 &&
     bad "start succeeded with a frontend that exits at once"
 grep -q "the frontend stopped at once" "$work/start-bad.out" || bad "failed start did not say why: $(cat "$work/start-bad.out")"
+# start ran its follower with --restart (and its --bin-dir) before it gave up
+grep -q "^# sluicectl started: .*sluicectl follow .* --bin-dir $work/badbin --restart" "$run/logs/liveness.log" ||
+    bad "start --restart did not run 'follow --restart': $(head -n 1 "$run/logs/liveness.log")"
 "$ctl" status "$topo" --run-dir "$run" >"$work/status0.out" 2>&1 || bad "status after a failed start exited non-zero"
 [ "$(awk 'NR > 1 && $5 == "stopped"' "$work/status0.out" | wc -l)" = 8 ] ||
     bad "a failed start left nodes behind: $(cat "$work/status0.out")"
@@ -59,7 +68,7 @@ grep -q "the frontend stopped at once" "$work/start-bad.out" || bad "failed star
 "$ctl" start "$topo" --run-dir "$run" --out "$out" >"$work/start.out" 2>&1 ||
     { bad "start failed:"; cat "$work/start.out"; exit 1; }
 "$ctl" status "$topo" --run-dir "$run" >"$work/status1.out" 2>&1 || bad "status after start exited non-zero"
-for nd in logger-1 manager proxy-1 worker-1 worker-2 worker-3 worker-4 frontend; do
+for nd in logger-1 manager proxy-1 worker-1 worker-2 worker-3 worker-4 frontend liveness; do
     line=$(awk -v n="$nd" '$1 == n' "$work/status1.out")
     [ -n "$line" ] || { bad "status does not list $nd"; continue; }
     state=$(echo "$line" | awk '{print $5}')
@@ -69,7 +78,8 @@ for nd in logger-1 manager proxy-1 worker-1 worker-2 worker-3 worker-4 frontend;
     alive "$pid" || bad "$nd's pid $pid does not exist"
     pids="${pids:-} $pid"
 done
-[ "$(awk 'NR > 1' "$work/status1.out" | wc -l)" = 8 ] || bad "status lists other than 8 nodes: $(cat "$work/status1.out")"
+[ "$(awk 'NR > 1' "$work/status1.out" | wc -l)" = 9 ] ||
+    bad "status lists other than 8 nodes and the follower: $(cat "$work/status1.out")"
 
 # 2. traffic into tap0 reaches the workers: netstats' recvd sums to the frames sent
 # Paced (1 ms every 2 frames): this checks the control plumbing, not capacity,
@@ -138,10 +148,121 @@ if [ -n "$fepid" ]; then
     [ "$wsum" = "${frecv:-0}" ] || bad "the frontend read $frecv frames, the workers received $wsum"
 fi
 
+# 2c. liveness after start: worker-2 killed; the manager drops it from its
+#     view (after its dead-after), the follower tells the frontend `down 2`
+# fe_workers: "K:LIVE:PACKETS ..." per worker, from the frontend's control socket
+fe_workers() {
+    python3 - "$run/frontend.ctl" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b"stats\n")
+b = b""
+while not b.endswith(b"\n"):
+    d = s.recv(1 << 16)
+    if not d:
+        break
+    b += d
+ws = json.loads(b)["workers"]
+print(" ".join("%d:%s:%d" % (w["worker"], str(w["live"]).lower(), w["packets"]) for w in ws))
+EOF
+}
+# sums of the per-worker packet counters of a fe_workers line, and worker 2's
+tot() { echo "$1" | tr ' ' '\n' | awk -F: '{s += $3} END {print s + 0}'; }
+two() { echo "$1" | tr ' ' '\n' | awk -F: '$1 == 2 {print $3}'; }
+w2=$(awk '$1 == "worker-2" {print $4}' "$work/status-mid.out")
+case $w2 in '' | *[!0-9]*) bad "no pid for worker-2 in status"; w2= ;; esac
+flog="$run/logs/liveness.log"
+if [ -n "$w2" ]; then
+    kill -9 "$w2"
+    i=0
+    until grep -q "worker-2: down in the view of manager 'manager' (epoch [0-9]*, [0-9.]* s after start): frontend told 'down 2' (ok" "$flog" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 60 ] || break
+        sleep 0.5
+    done
+    [ $i -lt 60 ] || bad "30 s after worker-2 was killed the follower has not told the frontend: $(cat "$flog")"
+    before=$(fe_workers) || bad "cannot read the frontend's workers"
+    case " $before " in *" 2:false:"*) ;; *) bad "the frontend does not list worker 2 as down: $before" ;; esac
+    sent3=$(ip netns exec "$fens" python3 "$src/test/e2e/pcap_inject.py" tap0 "$pcap" --gap-every 2 \
+        2>"$work/inject3.err")
+    case $sent3 in '' | *[!0-9]*) bad "inject after the kill failed: $(cat "$work/inject3.err")"; sent3=0 ;; esac
+    i=0
+    after=$(fe_workers)
+    while [ $(($(tot "$after") - $(tot "$before"))) -lt "$sent3" ] && [ $i -lt 40 ]; do
+        sleep 0.25
+        i=$((i + 1))
+        after=$(fe_workers)
+    done
+    moved=$(($(tot "$after") - $(tot "$before")))
+    if [ "$sent3" -gt 0 ] && [ "$moved" = "$sent3" ] && [ "$(two "$after")" = "$(two "$before")" ]; then
+        echo "ok   worker-2 killed: the follower told the frontend 'down 2'; the $sent3 frames sent then went to workers 1, 3 and 4"
+    else
+        bad "after down 2: $sent3 frames sent, $moved reached workers, worker 2 none? ($before -> $after)"
+    fi
+fi
+"$ctl" status "$topo" --run-dir "$run" >"$work/status-dead.out" 2>&1 && bad "status exits 0 with worker-2 crashed"
+[ "$(awk '$1 == "worker-2" {print $5}' "$work/status-dead.out")" = crashed ] ||
+    bad "status does not call worker-2 crashed: $(cat "$work/status-dead.out")"
+[ "$(awk '$1 == "liveness" {print $5}' "$work/status-dead.out")" = running ] ||
+    bad "status does not list the follower running: $(cat "$work/status-dead.out")"
+
+# 2d. follow --restart, run by hand in place of start's follower: worker-2,
+#     crashed and out of the view, is started again (a new pid); the manager
+#     takes it back, the frontend is told `up 2`, and worker 2 gets frames again
+fpid=$(awk '$1 == "liveness" {print $4}' "$work/status-dead.out")
+case $fpid in '' | *[!0-9]*) bad "no pid for the follower in status"; fpid= ;; esac
+if [ -n "$fpid" ] && [ -n "$w2" ]; then
+    kill -TERM "$fpid"
+    i=0
+    while alive "$fpid" && [ $i -lt 40 ]; do sleep 0.25; i=$((i + 1)); done
+    alive "$fpid" && bad "the follower did not stop on SIGTERM"
+    "$ctl" follow "$topo" --run-dir "$run" --restart >"$work/follow2.out" 2>&1 &
+    f2=$!
+    i=0
+    until grep -q "worker-2: up again in the view of manager 'manager' (epoch [0-9]*, [0-9.]* s after start): frontend told 'up 2' (ok" "$work/follow2.out"; do
+        i=$((i + 1))
+        [ $i -lt 60 ] || break
+        sleep 0.5
+    done
+    [ $i -lt 60 ] || bad "30 s after follow --restart, worker-2 is not back: $(cat "$work/follow2.out")"
+    grep -q "worker-2: crashed (pid $w2 gone) and out of the manager's view; started again as pid [0-9]* (restart 1)" "$work/follow2.out" ||
+        bad "follow --restart did not say it restarted worker-2: $(cat "$work/follow2.out")"
+    "$ctl" status "$topo" --run-dir "$run" >"$work/status-back.out" 2>&1
+    nw2=$(awk '$1 == "worker-2" && $5 == "running" {print $4}' "$work/status-back.out")
+    [ -n "$nw2" ] && [ "$nw2" != "$w2" ] || bad "status does not show worker-2 running again: $(cat "$work/status-back.out")"
+    before=$(fe_workers)
+    case " $before " in *" 2:true:"*) ;; *) bad "the frontend does not list worker 2 as live again: $before" ;; esac
+    sent4=$(ip netns exec "$fens" python3 "$src/test/e2e/pcap_inject.py" tap0 "$pcap" --gap-every 2 \
+        2>"$work/inject4.err")
+    case $sent4 in '' | *[!0-9]*) bad "inject after the restart failed: $(cat "$work/inject4.err")"; sent4=0 ;; esac
+    i=0
+    after=$(fe_workers)
+    while [ $(($(tot "$after") - $(tot "$before"))) -lt "$sent4" ] && [ $i -lt 40 ]; do
+        sleep 0.25
+        i=$((i + 1))
+        after=$(fe_workers)
+    done
+    back=$(($(two "$after") - $(two "$before")))
+    if [ "$sent4" -gt 0 ] && [ $(($(tot "$after") - $(tot "$before"))) = "$sent4" ] && [ "$back" -gt 0 ]; then
+        echo "ok   follow --restart: worker-2 started again and taken back ('up 2'); $back of $sent4 later frames went to it"
+    else
+        bad "after up 2: $sent4 frames sent, worker 2 got $back ($before -> $after)"
+    fi
+    kill -TERM "$f2"
+    wait "$f2" || bad "follow --restart exited non-zero on SIGTERM"
+    grep -q "liveness source: the view of manager 'manager'" "$work/follow2.out" ||
+        bad "follow --restart did not say what it heard: $(tail -n 2 "$work/follow2.out")"
+fi
+
 # 3. stop: every node stopped, no process left, the logger wrote conn rows
 "$ctl" stop "$topo" --run-dir "$run" >"$work/stop.out" 2>&1 || bad "stop failed: $(cat "$work/stop.out")"
-# reverse start order: the frontend stops first, the logger last
-[ "$(awk '{print $1; exit}' "$work/stop.out")" = frontend ] || bad "stop did not start with the frontend: $(cat "$work/stop.out")"
+# reverse start order: the follower stops first, then the frontend; the logger last
+[ "$(awk '{print $1}' "$work/stop.out" | head -n 2 | tr '\n' ' ')" = "liveness frontend " ] ||
+    bad "stop did not start with the follower and the frontend: $(cat "$work/stop.out")"
+grep -q "liveness source: the view of manager 'manager', [1-9][0-9]* views (last epoch [0-9]*), [0-9]* repeats, 0 stale, 0 other messages, 0 garbage, 0 failed handshakes" "$flog" ||
+    bad "the follower's log does not end with what it heard: $(tail -n 3 "$flog")"
 [ "$(awk '{n = $1} END {print n}' "$work/stop.out")" = logger-1 ] || bad "stop did not end with the logger"
 "$ctl" status "$topo" --run-dir "$run" >"$work/status2.out" 2>&1 || bad "status after stop exited non-zero"
 [ "$(awk 'NR > 1 && $5 == "stopped"' "$work/status2.out" | wc -l)" = 8 ] ||
