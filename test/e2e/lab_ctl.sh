@@ -171,35 +171,45 @@ EOF
 # sums of the per-worker packet counters of a fe_workers line, and worker 2's
 tot() { echo "$1" | tr ' ' '\n' | awk -F: '{s += $3} END {print s + 0}'; }
 two() { echo "$1" | tr ' ' '\n' | awk -F: '$1 == 2 {print $3}'; }
+# send_counted NAME: web.pcap into tap0 (paced); sets nsent (frames sent) and
+# before / after (fe_workers around it, after: once the frontend has sent
+# them all on, or 10 s)
+send_counted() {
+    before=$(fe_workers)
+    nsent=$(ip netns exec "$fens" python3 "$src/test/e2e/pcap_inject.py" tap0 "$pcap" --gap-every 2 \
+        2>"$work/inject-$1.err")
+    case $nsent in '' | *[!0-9]*) bad "inject ($1) failed: $(cat "$work/inject-$1.err")"; nsent=0 ;; esac
+    i=0
+    after=$(fe_workers)
+    while [ $(($(tot "$after") - $(tot "$before"))) -lt "$nsent" ] && [ $i -lt 40 ]; do
+        sleep 0.25
+        i=$((i + 1))
+        after=$(fe_workers)
+    done
+}
+# wait_line PATTERN FILE: true once FILE has a line matching PATTERN (30 s at most)
+wait_line() {
+    i=0
+    until grep -q "$1" "$2" 2>/dev/null; do
+        i=$((i + 1))
+        [ $i -lt 60 ] || return 1
+        sleep 0.5
+    done
+}
 w2=$(awk '$1 == "worker-2" {print $4}' "$work/status-mid.out")
 case $w2 in '' | *[!0-9]*) bad "no pid for worker-2 in status"; w2= ;; esac
 flog="$run/logs/liveness.log"
 if [ -n "$w2" ]; then
     kill -9 "$w2"
-    i=0
-    until grep -q "worker-2: down in the view of manager 'manager' (epoch [0-9]*, [0-9.]* s after start): frontend told 'down 2' (ok" "$flog" 2>/dev/null; do
-        i=$((i + 1))
-        [ $i -lt 60 ] || break
-        sleep 0.5
-    done
-    [ $i -lt 60 ] || bad "30 s after worker-2 was killed the follower has not told the frontend: $(cat "$flog")"
-    before=$(fe_workers) || bad "cannot read the frontend's workers"
+    wait_line "worker-2: down in the view of manager 'manager' (epoch [0-9]*, [0-9.]* s after start): frontend told 'down 2' (ok" "$flog" ||
+        bad "30 s after worker-2 was killed the follower has not told the frontend: $(cat "$flog")"
+    send_counted down
     case " $before " in *" 2:false:"*) ;; *) bad "the frontend does not list worker 2 as down: $before" ;; esac
-    sent3=$(ip netns exec "$fens" python3 "$src/test/e2e/pcap_inject.py" tap0 "$pcap" --gap-every 2 \
-        2>"$work/inject3.err")
-    case $sent3 in '' | *[!0-9]*) bad "inject after the kill failed: $(cat "$work/inject3.err")"; sent3=0 ;; esac
-    i=0
-    after=$(fe_workers)
-    while [ $(($(tot "$after") - $(tot "$before"))) -lt "$sent3" ] && [ $i -lt 40 ]; do
-        sleep 0.25
-        i=$((i + 1))
-        after=$(fe_workers)
-    done
     moved=$(($(tot "$after") - $(tot "$before")))
-    if [ "$sent3" -gt 0 ] && [ "$moved" = "$sent3" ] && [ "$(two "$after")" = "$(two "$before")" ]; then
-        echo "ok   worker-2 killed: the follower told the frontend 'down 2'; the $sent3 frames sent then went to workers 1, 3 and 4"
+    if [ "$nsent" -gt 0 ] && [ "$moved" = "$nsent" ] && [ "$(two "$after")" = "$(two "$before")" ]; then
+        echo "ok   worker-2 killed: the follower told the frontend 'down 2'; the $nsent frames sent then went to workers 1, 3 and 4"
     else
-        bad "after down 2: $sent3 frames sent, $moved reached workers, worker 2 none? ($before -> $after)"
+        bad "after down 2: $nsent frames sent, $moved reached workers, worker 2 none? ($before -> $after)"
     fi
 fi
 "$ctl" status "$topo" --run-dir "$run" >"$work/status-dead.out" 2>&1 && bad "status exits 0 with worker-2 crashed"
@@ -220,35 +230,20 @@ if [ -n "$fpid" ] && [ -n "$w2" ]; then
     alive "$fpid" && bad "the follower did not stop on SIGTERM"
     "$ctl" follow "$topo" --run-dir "$run" --restart >"$work/follow2.out" 2>&1 &
     f2=$!
-    i=0
-    until grep -q "worker-2: up again in the view of manager 'manager' (epoch [0-9]*, [0-9.]* s after start): frontend told 'up 2' (ok" "$work/follow2.out"; do
-        i=$((i + 1))
-        [ $i -lt 60 ] || break
-        sleep 0.5
-    done
-    [ $i -lt 60 ] || bad "30 s after follow --restart, worker-2 is not back: $(cat "$work/follow2.out")"
+    wait_line "worker-2: up again in the view of manager 'manager' (epoch [0-9]*, [0-9.]* s after start): frontend told 'up 2' (ok" "$work/follow2.out" ||
+        bad "30 s after follow --restart, worker-2 is not back: $(cat "$work/follow2.out")"
     grep -q "worker-2: crashed (pid $w2 gone) and out of the manager's view; started again as pid [0-9]* (restart 1)" "$work/follow2.out" ||
         bad "follow --restart did not say it restarted worker-2: $(cat "$work/follow2.out")"
     "$ctl" status "$topo" --run-dir "$run" >"$work/status-back.out" 2>&1
     nw2=$(awk '$1 == "worker-2" && $5 == "running" {print $4}' "$work/status-back.out")
     [ -n "$nw2" ] && [ "$nw2" != "$w2" ] || bad "status does not show worker-2 running again: $(cat "$work/status-back.out")"
-    before=$(fe_workers)
+    send_counted up
     case " $before " in *" 2:true:"*) ;; *) bad "the frontend does not list worker 2 as live again: $before" ;; esac
-    sent4=$(ip netns exec "$fens" python3 "$src/test/e2e/pcap_inject.py" tap0 "$pcap" --gap-every 2 \
-        2>"$work/inject4.err")
-    case $sent4 in '' | *[!0-9]*) bad "inject after the restart failed: $(cat "$work/inject4.err")"; sent4=0 ;; esac
-    i=0
-    after=$(fe_workers)
-    while [ $(($(tot "$after") - $(tot "$before"))) -lt "$sent4" ] && [ $i -lt 40 ]; do
-        sleep 0.25
-        i=$((i + 1))
-        after=$(fe_workers)
-    done
     back=$(($(two "$after") - $(two "$before")))
-    if [ "$sent4" -gt 0 ] && [ $(($(tot "$after") - $(tot "$before"))) = "$sent4" ] && [ "$back" -gt 0 ]; then
-        echo "ok   follow --restart: worker-2 started again and taken back ('up 2'); $back of $sent4 later frames went to it"
+    if [ "$nsent" -gt 0 ] && [ $(($(tot "$after") - $(tot "$before"))) = "$nsent" ] && [ "$back" -gt 0 ]; then
+        echo "ok   follow --restart: worker-2 started again and taken back ('up 2'); $back of $nsent later frames went to it"
     else
-        bad "after up 2: $sent4 frames sent, worker 2 got $back ($before -> $after)"
+        bad "after up 2: $nsent frames sent, worker 2 got $back ($before -> $after)"
     fi
     kill -TERM "$f2"
     wait "$f2" || bad "follow --restart exited non-zero on SIGTERM"
