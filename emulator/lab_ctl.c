@@ -273,12 +273,13 @@ static void follow_notef(const char *fmt, ...)
     follow_note(NULL, line);
 }
 
-/* --restart: a crashed worker is started again once the manager has dropped
- * it from its view -- its flows have moved to the others by then, as they
- * have by the time zeekctl cron comes round -- and no sooner than
+/* --restart: a crashed worker is started again once the manager has
+ * dropped it from its view -- its flows have moved to the others by then,
+ * as they have by the time zeekctl cron comes round -- and no sooner than
  * LAB_RESTART_GAP seconds after its last restart. When it heartbeats again
- * the manager takes it back and the follower tells the frontend `up K`. Only
- * workers: a restarted manager would begin its epochs anew. */
+ * the manager takes it back and the frontend is told `up K`. Only workers:
+ * a proxy the manager declared down leaves the ring for good, a restarted
+ * manager would begin its epochs anew, a logger its files. */
 #define LAB_RESTART_GAP 5.0
 
 struct keeper {
@@ -288,40 +289,40 @@ struct keeper {
 };
 
 static bool restart_due(const struct lab_ctx *c, const struct lab_follow *f, const struct keeper *k,
-                        unsigned w, double now)
+                        unsigned node, double now)
 {
-    return lab_follow_down(f, w) && now - k->last[lab_topo_worker(c->t, w)] >= LAB_RESTART_GAP;
+    return c->t->nodes[node].type == LAB_NODE_WORKER &&
+           lab_follow_live(f, c->t->nodes[node].name) == 0 &&
+           now - k->last[node] >= LAB_RESTART_GAP;
 }
 
 static void restart_crashed(struct lab_ctx *c, const struct lab_follow *f, struct keeper *k)
 {
-    unsigned nw = lab_topo_n_workers(c->t);
     double now = lab_now();
     bool due = false;
-    for (unsigned w = 0; w < nw; w++)
-        due |= restart_due(c, f, k, w, now);
-    /* the journal only when a worker is down: status and stop take its lock */
+    for (unsigned i = 0; i < c->t->n_nodes; i++)
+        due |= restart_due(c, f, k, i, now);
+    /* the journal only when a worker is out of the view: status and stop take its lock */
     if (!due || lab_run_open(&c->run, k->dir, c->t->name, false) < 0)
         return; /* busy: the next step tries again */
     struct lab_ent *ents = NULL;
     size_t n = 0;
     if (lab_run_load(&c->run, &ents, &n) < 0)
         n = 0;
-    for (unsigned w = 0; w < nw; w++) {
-        int node = lab_topo_worker(c->t, w);
-        const char *name = c->t->nodes[node].name;
+    for (unsigned i = 0; i < c->t->n_nodes; i++) {
+        const char *name = c->t->nodes[i].name;
         const struct lab_ent *e = find_proc(ents, n, name);
         /* not journalled: stopped, or never started; alive: frozen */
-        if (!restart_due(c, f, k, w, now) || !e || lab_ent_proc_alive(e))
+        if (!restart_due(c, f, k, i, now) || !e || lab_ent_proc_alive(e))
             continue;
         long old = (long)e->pid;
         struct lab_proc p;
-        k->last[node] = now;
+        k->last[i] = now;
         lab_run_forget(&c->run, e);
-        if (lab_cluster_respawn(c, node, &p) == 0)
+        if (lab_cluster_respawn(c, (int)i, &p) == 0)
             follow_notef("%s: crashed (pid %ld gone) and out of the manager's view; started "
                          "again as pid %ld (restart %u)",
-                         name, old, (long)p.pid, ++k->restarts[node]);
+                         name, old, (long)p.pid, ++k->restarts[i]);
         else
             follow_notef("%s: crashed (pid %ld gone); could not be started again", name, old);
     }

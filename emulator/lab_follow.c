@@ -141,9 +141,9 @@ int lab_follow_step(struct lab_follow *f, int timeout_ms)
     return calls;
 }
 
-bool lab_follow_down(const struct lab_follow *f, unsigned k)
+int lab_follow_live(const struct lab_follow *f, const char *name)
 {
-    return f && k < f->n_workers && f->down[k];
+    return f ? lab_view_live(f->view, name) : -ENOENT;
 }
 
 void lab_follow_close(struct lab_follow *f)

@@ -53,8 +53,9 @@ struct lab_follow *lab_follow_open(const struct lab_follow_conf *conf, double si
  * polling the view fails. */
 int lab_follow_step(struct lab_follow *f, int timeout_ms);
 
-/* Whether worker k is marked down at the frontend by this follower. */
-bool lab_follow_down(const struct lab_follow *f, unsigned k);
+/* Node `name` in the manager's view: 1 live, 0 not, -ENOENT before the
+ * first view (or with f NULL). */
+int lab_follow_live(const struct lab_follow *f, const char *name);
 
 /* Notes what the view heard (its counters), unsubscribes and frees. */
 void lab_follow_close(struct lab_follow *f);
