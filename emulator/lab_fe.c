@@ -251,8 +251,8 @@ int lab_fe_ctl(const struct lab_ctx *c, const char *cmd, char *reply, size_t len
         ssize_t n = read(s, reply + got, len - 1 - got);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            rc = -errno;
+        if (n < 0) { /* SO_RCVTIMEO's expiry reads as EAGAIN: say what it is */
+            rc = errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
             goto out;
         }
         if (n == 0)

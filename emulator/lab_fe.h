@@ -26,7 +26,7 @@ bool lab_fe_poll(struct lab_ctx *c);
 int lab_fe_wait(struct lab_ctx *c);
 
 /* Sends one control line ("down 3", "up 3") and reads the reply into
- * reply. 0 or -errno. */
+ * reply. 0 or -errno: -ETIMEDOUT when no reply came within 2 s. */
 int lab_fe_ctl(const struct lab_ctx *c, const char *cmd, char *reply, size_t len);
 
 #endif

@@ -18,7 +18,8 @@ struct lab_follow {
     struct lab_view *view;
     char manager[SL_TOPO_NAME];
     double since;
-    bool silent; /* the manager's silence has been noted */
+    bool silent;     /* the manager's silence has been noted */
+    bool fe_failing; /* a frontend call failed and none has worked since */
     unsigned n_workers;
     bool *down; /* [n_workers]: marked down at the frontend */
 };
@@ -126,8 +127,18 @@ int lab_follow_step(struct lab_follow *f, int timeout_ms)
         bool dead = live == 0;
         snprintf(cmd, sizeof(cmd), "%s %u", dead ? "down" : "up", k + 1);
         calls++;
-        if (lab_fe_ctl(f->conf.c, cmd, reply, sizeof(reply)) < 0)
-            continue; /* the next step tries again */
+        int crc = lab_fe_ctl(f->conf.c, cmd, reply, sizeof(reply));
+        if (crc < 0) { /* the next step tries again */
+            if (!f->fe_failing)
+                note(&f->conf,
+                     "the frontend did not take '%s' (%s, %.1f s %s): trying again at every step",
+                     cmd, strerror(-crc), now - f->since, f->conf.when);
+            f->fe_failing = true;
+            continue;
+        }
+        if (f->fe_failing)
+            note(&f->conf, "the frontend answers again (%.1f s %s)", now - f->since, f->conf.when);
+        f->fe_failing = false;
         f->down[k] = dead;
         if (f->conf.changed)
             f->conf.changed(f->conf.ctx, k, dead);

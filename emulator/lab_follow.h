@@ -8,8 +8,9 @@
  * namespace and tells the frontend over its control socket: `down K` for a
  * worker out of the view (only its flows move), `up K` for one back in it
  * (they move back). It reads no heartbeat file: it acts on the manager's
- * word only. A control call that fails (the frontend busy or restarting) is
- * tried again at the next step.
+ * word only. A control call that fails (the frontend stopped, busy or
+ * restarting) is tried again at every step; the first failure and the
+ * first success after it are noted.
  *
  * Used by `sluicectl replay --mode live` for the length of a replay, and by
  * `sluicectl follow`, which `sluicectl start` runs beside a live lab until

@@ -11,7 +11,9 @@
 # injected = frontend in + counted kernel drops. Then liveness after start:
 # start left the follower running (status lists it); a worker killed with
 # SIGKILL leaves the manager's view, the follower tells the frontend
-# `down 2` (its log says so, the frontend lists worker 2 as not live), and
+# `down 2` (frozen at that moment: the follower says it did not answer, and
+# tells it once it does; its log says so, the frontend lists worker 2 as
+# not live), and
 # frames sent from then on reach the other three workers only; `follow
 # --restart` starts it again, the manager takes it back, `up 2`, and it gets
 # frames again.
@@ -200,7 +202,17 @@ w2=$(awk '$1 == "worker-2" {print $4}' "$work/status-mid.out")
 case $w2 in '' | *[!0-9]*) bad "no pid for worker-2 in status"; w2= ;; esac
 flog="$run/logs/liveness.log"
 if [ -n "$w2" ]; then
+    # the frontend frozen meanwhile: the follower says it is not taken, and
+    # relays the down once the frontend answers again
+    [ -z "$fepid" ] || kill -STOP "$fepid"
     kill -9 "$w2"
+    if [ -n "$fepid" ]; then
+        wait_line "the frontend did not take 'down 2' (Connection timed out, .*): trying again at every step" "$flog" ||
+            bad "the follower did not say the frozen frontend refused 'down 2': $(cat "$flog")"
+        kill -CONT "$fepid"
+        wait_line "the frontend answers again" "$flog" ||
+            bad "the follower did not say the frontend answers again: $(cat "$flog")"
+    fi
     wait_line "worker-2: down in the view of manager 'manager' (epoch [0-9]*, [0-9.]* s after start): frontend told 'down 2' (ok" "$flog" ||
         bad "30 s after worker-2 was killed the follower has not told the frontend: $(cat "$flog")"
     send_counted down
