@@ -104,6 +104,12 @@ printf '[lab]\nhosts = a\n[frontend]\nhost = a\n[manager]\ntype = manager\nhost 
     bad "follow without a lab exited 0"
 grep -q "no-such-run: no such lab run (run 'sluicectl up')" "$work/follow.txt" ||
     bad "follow without a lab did not say why: $(cat "$work/follow.txt")"
+# ... and a started cluster: without its cluster.ini it has no manager to follow
+mkdir "$work/idle-run"
+"$ctl" follow "$src/topologies/single-host.ini" --run-dir "$work/idle-run" >"$work/follow2.txt" 2>&1 &&
+    bad "follow without a started cluster exited 0"
+grep -q "worker liveness not followed: cannot subscribe to the manager's view (.*cluster.ini" "$work/follow2.txt" ||
+    bad "follow without a started cluster did not say why: $(cat "$work/follow2.txt")"
 
 [ $fail = 0 ] && echo "PASS: shipped topologies check; every mistake named by file:line"
 exit $fail
