@@ -250,15 +250,17 @@ static const struct lab_ent *find_proc(const struct lab_ent *e, size_t n, const 
     return NULL;
 }
 
+/* A line of `follow`, timestamped, on stdout; on stderr while ctx points to
+ * a false `opened` (lab_follow_open says why it cannot follow). */
 static void follow_note(void *ctx, const char *line)
 {
-    (void)ctx;
+    FILE *out = ctx && !*(const bool *)ctx ? stderr : stdout;
     char ts[32];
     time_t now = time(NULL);
     struct tm tm;
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
-    printf("%s %s\n", ts, line);
-    fflush(stdout);
+    fprintf(out, "%s %s\n", ts, line);
+    fflush(out);
 }
 
 static void follow_notef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -352,10 +354,13 @@ int lab_ctl_follow(const char *topology, const struct lab_replay_opts *o)
         lab_find_bin(o->bin_dir, "cluster", "sluice-node", c->node_bin, sizeof(c->node_bin)) < 0)
         goto out;
     lab_signals_install();
-    struct lab_follow_conf fc = {.c = c, .when = "after start", .note = follow_note};
+    bool opened = false;
+    struct lab_follow_conf fc = {
+        .c = c, .when = "after start", .note = follow_note, .ctx = &opened};
     struct lab_follow *f = lab_follow_open(&fc, lab_now());
     if (!f)
         goto out;
+    opened = true;
     follow_notef("following the manager's view of the lab's workers, telling the frontend%s",
                  o->restart ? "; restarting crashed workers once out of the view" : "");
     ret = 0;
