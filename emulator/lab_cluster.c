@@ -180,36 +180,7 @@ static int node_argv(const struct lab_ctx *c, int node, char **argv, char bufs[]
     return 0;
 }
 
-int lab_cluster_start(struct lab_ctx *c)
-{
-    int order[LAB_TOPO_MAX_NODES];
-    unsigned n = lab_plan_start_order(c->t, order);
-    char bufs[2][LAB_PATH], ns[LAB_NS_NAME_MAX];
-    for (unsigned k = 0; k < n; k++) {
-        if (lab_stop)
-            return -EINTR;
-        int node = order[k];
-        const struct lab_node *nd = &c->t->nodes[node];
-        char *argv[24];
-        int rc = node_argv(c, node, argv, bufs);
-        if (rc < 0)
-            return rc;
-        if (c->live)
-            lab_topo_ns_name(c->t, nd->host_idx, ns, sizeof(ns));
-        lab_progress(c, "starting %s %s (%u/%u)", lab_node_type_name(nd->type), nd->name, k + 1, n);
-        struct lab_proc *p = &c->proc[c->n_proc];
-        rc = lab_spawn(c, nd->name, c->live ? ns : NULL, argv, false, p);
-        if (rc < 0)
-            return rc;
-        c->proc_node[c->n_proc++] = node;
-        if ((rc = wait_ready(c, p, node, 20000)) < 0)
-            return rc;
-    }
-    lab_progress_done(c);
-    return 0;
-}
-
-int lab_cluster_respawn(struct lab_ctx *c, int node, struct lab_proc *p)
+int lab_cluster_spawn(struct lab_ctx *c, int node, struct lab_proc *p)
 {
     char bufs[2][LAB_PATH], ns[LAB_NS_NAME_MAX];
     char *argv[24];
@@ -220,6 +191,28 @@ int lab_cluster_respawn(struct lab_ctx *c, int node, struct lab_proc *p)
     if (c->live)
         lab_topo_ns_name(c->t, nd->host_idx, ns, sizeof(ns));
     return lab_spawn(c, nd->name, c->live ? ns : NULL, argv, false, p);
+}
+
+int lab_cluster_start(struct lab_ctx *c)
+{
+    int order[LAB_TOPO_MAX_NODES];
+    unsigned n = lab_plan_start_order(c->t, order);
+    for (unsigned k = 0; k < n; k++) {
+        if (lab_stop)
+            return -EINTR;
+        int node = order[k];
+        const struct lab_node *nd = &c->t->nodes[node];
+        lab_progress(c, "starting %s %s (%u/%u)", lab_node_type_name(nd->type), nd->name, k + 1, n);
+        struct lab_proc *p = &c->proc[c->n_proc];
+        int rc = lab_cluster_spawn(c, node, p);
+        if (rc < 0)
+            return rc;
+        c->proc_node[c->n_proc++] = node;
+        if ((rc = wait_ready(c, p, node, 20000)) < 0)
+            return rc;
+    }
+    lab_progress_done(c);
+    return 0;
 }
 
 void lab_cluster_stop(struct lab_ctx *c, unsigned grace_ms)

@@ -22,11 +22,11 @@
  * which node failed (the ones started stay in c->proc for lab_cluster_stop). */
 int lab_cluster_start(struct lab_ctx *c);
 
-/* Starts node `node` once more, with the command line lab_cluster_start
- * gave it, in its host's namespace, journalled (c->run must be open); not
- * waited for, and not added to c->proc: `sluicectl follow --restart`
+/* Starts node `node` with its command line, in its host's namespace (live),
+ * journalled (c->run must be open); neither waited for nor added to
+ * c->proc. lab_cluster_start uses it, and `sluicectl follow --restart`
  * bringing back a crashed worker. 0, or -errno after a line saying why. */
-int lab_cluster_respawn(struct lab_ctx *c, int node, struct lab_proc *p);
+int lab_cluster_spawn(struct lab_ctx *c, int node, struct lab_proc *p);
 
 /* Stops c->proc in reverse order (grace_ms each before SIGKILL). */
 void lab_cluster_stop(struct lab_ctx *c, unsigned grace_ms);

@@ -321,7 +321,7 @@ static void restart_crashed(struct lab_ctx *c, const struct lab_follow *f, struc
         struct lab_proc p;
         k->last[i] = now;
         lab_run_forget(&c->run, e);
-        if (lab_cluster_respawn(c, (int)i, &p) == 0)
+        if (lab_cluster_spawn(c, (int)i, &p) == 0)
             follow_notef("%s: crashed (pid %ld gone) and out of the manager's view; started "
                          "again as pid %ld (restart %u)",
                          name, old, (long)p.pid, ++k->restarts[i]);
