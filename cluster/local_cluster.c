@@ -1082,6 +1082,13 @@ static int check_counts(struct lc *c, uint64_t merged_lines)
                 bad = 1;
             }
             pkts += v;
+            /* left unacknowledged only when no proxy was left to take them */
+            if ((v = stat_of(c, k->name, "known_pending")) != 0 && v != UINT64_MAX) {
+                lc_err("%s: %" PRIu64 " known-item insertions never acknowledged (no live "
+                       "proxy left): their known_* rows are missing",
+                       k->name, v);
+                bad = 1;
+            }
         }
         if (k->type != SL_TOPO_LOGGER && !(k->type == SL_TOPO_MANAGER && !c->loggers)) {
             if (k->killed)

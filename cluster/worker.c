@@ -717,8 +717,16 @@ static int capture(struct wk *w, pcap_t *p, struct nc_counters *c)
     return 0;
 }
 
+/* Whether finish still waits for the ring: insertions unacknowledged, and a
+ * live proxy to acknowledge them (with none, nothing ever will). */
+static bool ring_waits(const struct wk *w)
+{
+    return sl_ring_worker_pending(w->rw) && sl_ring_worker_proxy(w->rw) >= 0;
+}
+
 /* End of input: last records, clocks to infinity, then wait until every
- * batch and insertion is acknowledged. */
+ * batch and insertion is acknowledged (insertions only while a proxy is
+ * live; those left are counted in known_pending). */
 static int finish(struct wk *w, struct nc_counters *c)
 {
     sl_ana_finish(w->ana);
@@ -732,8 +740,7 @@ static int finish(struct wk *w, struct nc_counters *c)
     if (sl_wire_enc_control(&w->buf, &done) == 0)
         send_buf(w, w->push);
     double t0 = nc_mono();
-    while (rc == 0 && !w->fatal && nc_stop < 2 &&
-           (!nc_ship_idle(w->ship) || sl_ring_worker_pending(w->rw))) {
+    while (rc == 0 && !w->fatal && nc_stop < 2 && (!nc_ship_idle(w->ship) || ring_waits(w))) {
         if (nc_mono() - t0 > 300) {
             nc_err("not everything acknowledged after 300 s: %llu insertions pending, "
                    "log batches in flight",
@@ -742,6 +749,11 @@ static int finish(struct wk *w, struct nc_counters *c)
         }
         service(w, 50, c);
     }
+    if (sl_ring_worker_pending(w->rw) && sl_ring_worker_proxy(w->rw) < 0)
+        nc_err("no live proxy left (a proxy declared down does not come back): %llu "
+               "known-item insertions never acknowledged; their rows are lost "
+               "(known_pending)",
+               (unsigned long long)sl_ring_worker_pending(w->rw));
     counters(w, c);
     nc_hb_tick(w->hb, c, true);
     return rc < 0 ? rc : w->fatal;

@@ -3,6 +3,9 @@
 #  1. a proxy freezes and is killed -9 mid-run (3 proxies): the ring closes,
 #     its workers re-attach and re-send, known hosts/services still logged
 #     once each;
+#  1b. the only proxy is killed: the workers do not wait for acknowledgements
+#     nobody can give; the known items left are counted (known_pending) and
+#     local-cluster fails saying how many;
 #  2. a logger freezes, is killed -9 and restarted mid-run: no record lost,
 #     none written twice (batches in flight were re-sent);
 #  3. garbage on every listening ZeroMQ port (raw bytes, and a correct ZMTP
@@ -47,6 +50,28 @@ echo "   proxies 1 and 3 took over $taken elements, re-sent $resent circuits"
 [ "$taken" -gt 0 ] || { echo "FAIL: nobody took over proxy-2's elements"; fail=1; }
 grep -q "re-sent" "$T"/p/.cluster/worker-*.log ||
     { echo "FAIL: no worker re-attached after proxy-2 died"; fail=1; }
+
+# 1b. the only proxy dead: the ring has nobody left to acknowledge known
+#     items, so the workers stop waiting for it and say how many they lost;
+#     local-cluster counts them and fails (their known_* rows are missing)
+mkdir -p "$T/p1"
+if "$NODE" local-cluster --log-dir "$T/p1" -C --seed 1 --workers 2 --proxies 1 --loggers 1 \
+    -r "$pcap" $slow --kill proxy-1@0.8 >"$T/p1.out" 2>&1; then
+    echo "FAIL: local-cluster exited 0 although its only proxy died with known items in flight"
+    fail=1
+fi
+lost=$(sum_stat "$T/p1/.cluster" 'worker-*' known_pending)
+said=$(sed -n 's/.*error: worker-[0-9]*: \([0-9]*\) known-item insertions never acknowledged (no live proxy left).*/\1/p' "$T/p1.out" |
+    awk '{ s += $1 } END { print s + 0 }')
+wsaid=$(grep -h "no live proxy left" "$T"/p1/.cluster/worker-*.log | sed 's/.*: \([0-9]*\) known-item.*/\1/' |
+    awk '{ s += $1 } END { print s + 0 }')
+if [ "$lost" -gt 0 ] && [ "$said" = "$lost" ] && [ "$wsaid" = "$lost" ] && grep -q "worker done" "$T"/p1/.cluster/worker-1.log; then
+    echo "ok: the only proxy killed: workers finished, $lost known-item insertions counted lost (known_pending), local-cluster failed saying so"
+else
+    echo "FAIL: only proxy killed: known_pending $lost, local-cluster said $said, workers said $wsaid"
+    tail -n 5 "$T/p1.out"
+    fail=1
+fi
 
 # 2. a logger restarted
 cl_cluster "$T/l" --workers 3 --proxies 2 --loggers 2 -r "$pcap" $slow --restart logger-1@0.8
