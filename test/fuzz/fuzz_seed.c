@@ -1,12 +1,19 @@
-/* fuzz_seed OUTDIR PCAP...: writes every frame of the pcaps to OUTDIR as a
- * fuzz input (selector byte for its link type, wire length known, then the
- * frame). Frames of link types the decoder does not take are skipped. */
+/* fuzz_seed [--ana] OUTDIR PCAP...: writes every frame of the pcaps to
+ * OUTDIR as a fuzz_pkt input (selector byte for its link type, wire length
+ * known, then the frame). With --ana, fuzz_ana inputs instead: runs of up
+ * to ANA_FRAMES consecutive frames (flags byte for the link type, then per
+ * frame its time step from the one before, length and bytes; see
+ * fuzz_ana.c). Pcaps of link types the decoder does not take are skipped. */
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "fuzz_dlts.h"
+
+#define ANA_FRAMES 48
+#define ANA_BYTES  15000 /* under run.sh's -max_len for ana */
 
 static int selector(int dlt)
 {
@@ -34,10 +41,81 @@ static int write_one(const char *dir, const char *base, long n, int sel, const u
     return 0;
 }
 
+/* A run of frames for fuzz_ana, built up in buf. */
+struct run {
+    uint8_t buf[ANA_BYTES];
+    size_t len;
+    unsigned frames;
+    double last;
+};
+
+/* fuzz_ana's time step byte for going from `from` to `to` seconds. */
+static uint8_t time_step(double from, double to)
+{
+    double d = to > from ? to - from : 0;
+    if (d < 0.1275)
+        return (uint8_t)(d * 1000 + 0.5);
+    return (uint8_t)(0x80 | (d < 127 ? (unsigned)(d + 0.5) : 127u));
+}
+
+/* Appends a frame to r, or returns false when it does not fit. */
+static bool run_add(struct run *r, double ts, const uint8_t *d, uint32_t len)
+{
+    if (len > 0xffff || r->len + 3 + len > sizeof(r->buf))
+        return false;
+    r->buf[r->len++] = r->frames ? time_step(r->last, ts) : 0;
+    r->buf[r->len++] = (uint8_t)(len >> 8);
+    r->buf[r->len++] = (uint8_t)len;
+    memcpy(r->buf + r->len, d, len);
+    r->len += len;
+    r->frames++;
+    r->last = ts;
+    return true;
+}
+
+/* The pcap's frames as fuzz_ana runs; the flags byte is the link type. */
+static long seed_ana(const char *dir, const char *base, pcap_t *pc, int sel)
+{
+    static struct run r;
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    long n = 0;
+    r.len = r.frames = 0;
+    while (pcap_next_ex(pc, &h, &d) == 1) {
+        double ts = (double)h->ts.tv_sec + h->ts.tv_usec / 1e6;
+        if (r.frames < ANA_FRAMES && run_add(&r, ts, d, h->caplen))
+            continue;
+        if (r.frames > 0 && write_one(dir, base, n++, sel & 15, r.buf, (uint32_t)r.len) < 0)
+            return -1;
+        r.len = r.frames = 0;
+        run_add(&r, ts, d, h->caplen); /* a frame too big for any run is left out */
+    }
+    if (r.frames > 0 && write_one(dir, base, n++, sel & 15, r.buf, (uint32_t)r.len) < 0)
+        return -1;
+    return n;
+}
+
+/* Every frame of the pcap as a fuzz_pkt input. */
+static long seed_pkt(const char *dir, const char *base, pcap_t *pc, int sel)
+{
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    long n = 0;
+    while (pcap_next_ex(pc, &h, &d) == 1)
+        if (write_one(dir, base, n++, sel, d, h->caplen) < 0)
+            return -1;
+    return n;
+}
+
 int main(int argc, char **argv)
 {
+    bool ana = argc > 1 && strcmp(argv[1], "--ana") == 0;
+    if (ana) {
+        argv++;
+        argc--;
+    }
     if (argc < 3) {
-        fprintf(stderr, "usage: fuzz_seed OUTDIR PCAP...\n");
+        fprintf(stderr, "usage: fuzz_seed [--ana] OUTDIR PCAP...\n");
         return 2;
     }
     long total = 0;
@@ -51,18 +129,14 @@ int main(int argc, char **argv)
         int sel = selector(pcap_datalink(pc));
         const char *base = strrchr(argv[i], '/');
         base = base ? base + 1 : argv[i];
-        struct pcap_pkthdr *h;
-        const u_char *d;
         long n = 0;
-        while (sel >= 0 && pcap_next_ex(pc, &h, &d) == 1) {
-            if (write_one(argv[1], base, n++, sel, d, h->caplen) < 0) {
-                pcap_close(pc);
-                return 1;
-            }
-        }
+        if (sel >= 0)
+            n = ana ? seed_ana(argv[1], base, pc, sel) : seed_pkt(argv[1], base, pc, sel);
         pcap_close(pc);
+        if (n < 0)
+            return 1;
         total += n;
     }
-    printf("fuzz_seed: %ld frames\n", total);
+    printf("fuzz_seed: %ld %s\n", total, ana ? "runs of frames" : "frames");
     return 0;
 }

@@ -7,12 +7,18 @@
 #   agree the cluster's, the lab's and frontend-dpdk's topology readers
 #         agree on every worker of a file all three accept (fuzz_topo_agree.c)
 #   dns   sl_dns_deliver (UDP and TCP)      fuzz_dns.c
+#   ana   a worker's whole analysis (sl_ana, sl_conn, every policy
+#         module) over runs of frames       fuzz_ana.c
+#   lb    sl_lb over runs of frames: fragment table, held early
+#         fragments, ICMP error steering    fuzz_lb.c
 # FUZZ_TARGETS="wire dns" picks some (default: all, in that order).
+# `make test` replays every target over its seeds (replay.sh).
 #
 # Builds build-fuzz (CC=clang, -Dfuzz=true, -Db_sanitize=address,undefined).
 # Seeds: pkt from every frame of pcaps/*.pcap plus the pcaps named in
-# FUZZ_SEEDS (space-separated paths); wire and dns from fuzz_mkseed's small
-# valid messages; topo from topologies/*.ini. The grown corpus of each target
+# FUZZ_SEEDS (space-separated paths), ana and lb from runs of their frames;
+# wire and dns from fuzz_mkseed's small valid messages; topo from
+# topologies/*.ini. The grown corpus of each target
 # stays in build-fuzz/fuzz-corpus/TARGET between runs. A crash leaves its
 # input in build-fuzz/fuzz-artifacts/TARGET/; every target still runs, and
 # the script fails at the end naming those that crashed.
@@ -21,14 +27,14 @@ set -eu
 secs=${1:-600}
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${FUZZ_BUILD:-$root/build-fuzz}
-targets=${FUZZ_TARGETS:-pkt wire topo agree dns}
+targets=${FUZZ_TARGETS:-pkt wire topo agree dns ana lb}
 cd "$root"
 
 for t in $targets; do
     case $t in
-    pkt | wire | topo | agree | dns) ;;
+    pkt | wire | topo | agree | dns | ana | lb) ;;
     *)
-        echo "run.sh: unknown target '$t' (pkt wire topo agree dns)" >&2
+        echo "run.sh: unknown target '$t' (pkt wire topo agree dns ana lb)" >&2
         exit 2
         ;;
     esac
@@ -56,12 +62,18 @@ done
 ninja -C "$build" $ninja_targets
 
 # seed_TARGET DIR: writes that target's seeds into the empty DIR.
-seed_pkt() {
+seed_pkt() { seed_pcaps "$1"; }
+seed_ana() { seed_pcaps "$1" --ana; }
+seed_lb() { seed_pcaps "$1" --ana; }
+# seed_pcaps DIR [--ana]: frames (or runs of them) of the seed pcaps
+seed_pcaps() {
     dir=$1
+    mode=${2:-}
     # shellcheck disable=SC2046,SC2086
     set -- $(ls pcaps/*.pcap 2>/dev/null || true) ${FUZZ_SEEDS:-}
     if [ $# -gt 0 ]; then
-        "$build/test/fuzz/fuzz_seed" "$dir" "$@"
+        # shellcheck disable=SC2086
+        "$build/test/fuzz/fuzz_seed" $mode "$dir" "$@"
     else
         echo "run.sh: no seed pcaps (pcaps/*.pcap, FUZZ_SEEDS): starting from an empty corpus"
     fi
@@ -86,6 +98,7 @@ for t in $targets; do
     "seed_$t" "$seeds"
     case $t in
     wire | topo | agree) maxlen=8192 ;;
+    ana | lb) maxlen=16384 ;;
     *) maxlen=4096 ;;
     esac
     echo "run.sh: fuzzing $t for ${secs}s"

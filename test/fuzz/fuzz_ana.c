@@ -1,0 +1,172 @@
+/* libFuzzer target for a worker's whole analysis: sl_ana (checksums,
+ * fragment reassembly, tunnels, weirds) driving sl_conn (TCP state,
+ * history, conn_state, timeouts) with every policy module of
+ * sl_ana_mods attached (DNS, known hosts/services, scan, notices, stats),
+ * as sluice-node standalone runs them.
+ *
+ * Input: one flags byte, then frames. Flags: low 4 bits pick the link type
+ * from fuzz_dlts[]; bit 4 ignore checksums (zeek -C); bit 5 wire lengths
+ * unknown; bit 6 a flow-table limit of 4 connections (evictions); bit 7
+ * private address space is not local. A frame is a time step byte (low 7
+ * bits, in milliseconds, or in seconds with the top bit set, so timeouts
+ * fire), a 2-byte big-endian length (cut at the end of the input), then
+ * the bytes. fuzz_seed --ana writes runs of pcap frames in this format.
+ *
+ * Every record is read field by field and formatted as TSV and as JSON, a
+ * conn.log record's state, protocol, uid and duration are ones Zeek can
+ * write; at the end the analyzer's counters must agree with what came out: packets
+ * with the frames given, conn.log and weird.log records with the records
+ * written, and no connection left in the table after sl_ana_finish. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "fuzz_common.h"
+#include "fuzz_dlts.h"
+#include "sl_ana.h"
+#include "sl_ana_mods.h"
+#include "sl_net.h"
+
+#define MAX_FIELDS 64
+
+struct seen {
+    uint64_t records, conn, weird;
+};
+
+static bool is_container(enum sl_log_type t)
+{
+    return t >= SL_LT_SET_STRING && t < SL_LT_MAX;
+}
+
+/* Field `name` of a record of schema, NULL when unset or absent. */
+static const char *field(const struct sl_log_schema *schema, const struct sl_log_val *vals,
+                         const char *name)
+{
+    for (unsigned i = 0; i < schema->n_fields; i++)
+        if (strcmp(schema->fields[i].name, name) == 0)
+            return vals[i].present ? vals[i].s : NULL;
+    return NULL;
+}
+
+static bool one_of(const char *s, const char *const *set)
+{
+    for (; *set != NULL; set++)
+        if (strcmp(s, *set) == 0)
+            return true;
+    return false;
+}
+
+/* What Zeek's conn.log allows in the fields every record has. */
+static void check_conn(const struct sl_log_schema *schema, const struct sl_log_val *vals)
+{
+    static const char *const states[] = {"S0",   "S1",     "SF",    "REJ", "S2",  "S3",  "RSTO",
+                                         "RSTR", "RSTOS0", "RSTRH", "SH",  "SHR", "OTH", NULL};
+    static const char *const protos[] = {"tcp", "udp", "icmp", "unknown_transport", NULL};
+    const char *st = field(schema, vals, "conn_state"), *proto = field(schema, vals, "proto");
+    const char *uid = field(schema, vals, "uid"), *dur = field(schema, vals, "duration");
+    CHECK(st != NULL && one_of(st, states));
+    CHECK(proto != NULL && one_of(proto, protos));
+    CHECK(uid != NULL && uid[0] == 'C' && strlen(uid) > 1);
+    CHECK(field(schema, vals, "id.orig_h") != NULL && field(schema, vals, "id.resp_h") != NULL);
+    CHECK(dur == NULL || dur[0] != '-');
+}
+
+static int on_write(void *ctx, const struct sl_log_schema *schema, const struct sl_log_val *vals)
+{
+    static char line[1 << 16];
+    struct seen *s = ctx;
+    uint64_t h = 0;
+
+    CHECK(schema != NULL && schema->path != NULL && vals != NULL);
+    CHECK(schema->n_fields > 0 && schema->n_fields <= MAX_FIELDS);
+    for (unsigned i = 0; i < schema->n_fields; i++) {
+        const struct sl_log_val *v = &vals[i];
+        CHECK(schema->fields[i].type < SL_LT_MAX);
+        if (!v->present)
+            continue;
+        if (is_container(schema->fields[i].type)) {
+            CHECK(v->n_items == 0 || v->items != NULL);
+            for (uint32_t k = 0; k < v->n_items; k++) {
+                CHECK(v->items[k] != NULL);
+                h = mix(h, strlen(v->items[k]));
+            }
+        } else {
+            CHECK(v->s != NULL);
+            h = mix(h, strlen(v->s));
+        }
+    }
+    CHECK(sl_log_format_line(schema, SL_LOG_TSV, vals, line, sizeof(line)) >= 0);
+    CHECK(sl_log_format_line(schema, SL_LOG_JSON, vals, line, sizeof(line)) >= 0);
+    s->records++;
+    if (strcmp(schema->path, "conn") == 0) {
+        check_conn(schema, vals);
+        s->conn++;
+    } else if (strcmp(schema->path, "weird") == 0)
+        s->weird++;
+    sink = mix(sink, h);
+    return 0;
+}
+
+/* The next frame at *p (advancing it), or false at the end of the input. */
+static bool next_frame(const uint8_t **p, const uint8_t *end, double *ts, const uint8_t **frame,
+                       uint32_t *len)
+{
+    if (end - *p < 3)
+        return false;
+    uint8_t step = (*p)[0];
+    uint32_t want = (uint32_t)(*p)[1] << 8 | (*p)[2];
+    *p += 3;
+    *ts += (step & 0x7f) * (step & 0x80 ? 1.0 : 0.001);
+    *len = want < (uint32_t)(end - *p) ? want : (uint32_t)(end - *p);
+    *frame = *p;
+    *p += *len;
+    return true;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    const uint8_t flags = data[0];
+    const int dlt = fuzz_dlts[flags & 15];
+    struct sl_net *net = sl_net_new(!(flags & 128));
+    CHECK(net != NULL);
+    CHECK(sl_net_add(net, "198.51.100.0/24") == 0);
+    struct seen seen = {0};
+    struct sl_ana_cfg cfg = {
+        .ignore_checksums = (flags & 16) != 0,
+        .max_conns = (flags & 64) ? 4 : 0,
+        .local = net,
+        .seeded = true,
+        .seed = 1,
+    };
+    struct sl_ana_output out = {.ctx = &seen, .write = on_write};
+    struct sl_ana *a = sl_ana_new(&cfg, &out);
+    CHECK(a != NULL);
+    void *mods = NULL;
+    CHECK(sl_ana_mods_attach(a, &mods) == 0);
+
+    const uint8_t *p = data + 1, *end = data + size, *frame;
+    double ts = 1.6e9;
+    uint32_t len;
+    uint64_t frames = 0;
+    while (next_frame(&p, end, &ts, &frame, &len)) {
+        sl_ana_packet(a, ts, frame, len, (flags & 32) ? 0 : len, dlt);
+        frames++;
+    }
+    sl_ana_finish(a);
+
+    struct sl_ana_stats st;
+    sl_ana_get_stats(a, &st);
+    CHECK(st.packets == frames);
+    CHECK(st.conn_records == seen.conn);
+    CHECK(st.weirds == seen.weird);
+    CHECK(st.write_errors == 0);
+    CHECK(st.conns.active == 0);
+    CHECK(st.non_ip <= st.dropped && st.dropped <= st.packets); /* non-IP is not analysed */
+    sl_ana_mods_detach(mods);
+    sl_ana_free(a);
+    sl_net_free(net);
+    return 0;
+}
