@@ -277,25 +277,50 @@ static void follow_notef(const char *fmt, ...)
 
 /* --restart: a crashed worker is started again once the manager has
  * dropped it from its view -- its flows have moved to the others by then,
- * as they have by the time zeekctl cron comes round -- and no sooner than
- * LAB_RESTART_GAP seconds after its last restart. When it heartbeats again
- * the manager takes it back and the frontend is told `up K`. Only workers:
- * a proxy the manager declared down leaves the ring for good, a restarted
- * manager would begin its epochs anew, a logger its files. */
+ * as they have by the time zeekctl cron comes round -- and a crashed logger
+ * as soon as it is seen gone (no view shows a logger: its process is looked
+ * at every LAB_RESTART_GAP seconds); the workers re-send the batches it did
+ * not acknowledge and the new one keeps its predecessor's files. Neither
+ * sooner than LAB_RESTART_GAP seconds after its last restart. When a worker
+ * heartbeats again the manager takes it back and the frontend is told
+ * `up K`. Not a proxy the manager declared down (it leaves the ring for
+ * good) nor the manager (a new one would begin its epochs anew). */
 #define LAB_RESTART_GAP 5.0
 
 struct keeper {
     const char *dir;
-    double last[LAB_TOPO_MAX_NODES];
+    double last[LAB_TOPO_MAX_NODES]; /* restarted, or (a logger) looked at */
     unsigned restarts[LAB_TOPO_MAX_NODES];
 };
 
 static bool restart_due(const struct lab_ctx *c, const struct lab_follow *f, const struct keeper *k,
                         unsigned node, double now)
 {
-    return c->t->nodes[node].type == LAB_NODE_WORKER &&
-           lab_follow_live(f, c->t->nodes[node].name) == 0 &&
-           now - k->last[node] >= LAB_RESTART_GAP;
+    if (now - k->last[node] < LAB_RESTART_GAP)
+        return false;
+    switch (c->t->nodes[node].type) {
+    case LAB_NODE_WORKER:
+        return lab_follow_live(f, c->t->nodes[node].name) == 0;
+    case LAB_NODE_LOGGER:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void restart_one(struct lab_ctx *c, struct keeper *k, unsigned i, const struct lab_ent *e)
+{
+    const char *name = c->t->nodes[i].name;
+    const char *why =
+        c->t->nodes[i].type == LAB_NODE_WORKER ? " and out of the manager's view" : "";
+    long old = (long)e->pid;
+    struct lab_proc p;
+    lab_run_forget(&c->run, e);
+    if (lab_cluster_spawn(c, (int)i, &p) == 0)
+        follow_notef("%s: crashed (pid %ld gone)%s; started again as pid %ld (restart %u)", name,
+                     old, why, (long)p.pid, ++k->restarts[i]);
+    else
+        follow_notef("%s: crashed (pid %ld gone); could not be started again", name, old);
 }
 
 static void restart_crashed(struct lab_ctx *c, const struct lab_follow *f, struct keeper *k)
@@ -304,7 +329,7 @@ static void restart_crashed(struct lab_ctx *c, const struct lab_follow *f, struc
     bool due = false;
     for (unsigned i = 0; i < c->t->n_nodes; i++)
         due |= restart_due(c, f, k, i, now);
-    /* the journal only when a worker is out of the view: status and stop take its lock */
+    /* the journal only when a node may need it: status and stop take its lock */
     if (!due || lab_run_open(&c->run, k->dir, c->t->name, false) < 0)
         return; /* busy: the next step tries again */
     struct lab_ent *ents = NULL;
@@ -312,21 +337,13 @@ static void restart_crashed(struct lab_ctx *c, const struct lab_follow *f, struc
     if (lab_run_load(&c->run, &ents, &n) < 0)
         n = 0;
     for (unsigned i = 0; i < c->t->n_nodes; i++) {
-        const char *name = c->t->nodes[i].name;
-        const struct lab_ent *e = find_proc(ents, n, name);
-        /* not journalled: stopped, or never started; alive: frozen */
-        if (!restart_due(c, f, k, i, now) || !e || lab_ent_proc_alive(e))
+        if (!restart_due(c, f, k, i, now))
             continue;
-        long old = (long)e->pid;
-        struct lab_proc p;
         k->last[i] = now;
-        lab_run_forget(&c->run, e);
-        if (lab_cluster_spawn(c, (int)i, &p) == 0)
-            follow_notef("%s: crashed (pid %ld gone) and out of the manager's view; started "
-                         "again as pid %ld (restart %u)",
-                         name, old, (long)p.pid, ++k->restarts[i]);
-        else
-            follow_notef("%s: crashed (pid %ld gone); could not be started again", name, old);
+        const struct lab_ent *e = find_proc(ents, n, c->t->nodes[i].name);
+        /* not journalled: stopped, or never started; alive: frozen, or well */
+        if (e && !lab_ent_proc_alive(e))
+            restart_one(c, k, i, e);
     }
     free(ents);
     lab_run_close(&c->run);
@@ -350,6 +367,7 @@ int lab_ctl_follow(const char *topology, const struct lab_replay_opts *o)
         goto out;
     }
     lab_paths(c, dir, o);
+    c->append_logs = true; /* a node restarted here keeps its predecessor's log */
     if (o->restart &&
         lab_find_bin(o->bin_dir, "cluster", "sluice-node", c->node_bin, sizeof(c->node_bin)) < 0)
         goto out;
@@ -361,8 +379,9 @@ int lab_ctl_follow(const char *topology, const struct lab_replay_opts *o)
     if (!f)
         goto out;
     opened = true;
-    follow_notef("following the manager's view of the lab's workers, telling the frontend%s",
-                 o->restart ? "; restarting crashed workers once out of the view" : "");
+    follow_notef(
+        "following the manager's view of the lab's workers, telling the frontend%s",
+        o->restart ? "; restarting crashed workers once out of the view, and crashed loggers" : "");
     ret = 0;
     struct keeper k = {.dir = dir};
     while (!lab_stop) {

@@ -89,7 +89,8 @@ int lab_find_bin(const char *bin_dir, const char *sub, const char *name, char *b
 int lab_spawn(struct lab_ctx *c, const char *node, const char *ns, char **argv, bool capture,
               struct lab_proc *p)
 {
-    struct lab_spawn s = {.node = node, .ns = ns, .argv = argv, .capture_stdout = capture};
+    struct lab_spawn s = {
+        .node = node, .ns = ns, .argv = argv, .capture_stdout = capture, .append = c->append_logs};
     int rc = lab_proc_spawn(&c->run, &s, p);
     if (rc < 0)
         fprintf(stderr, "sluicectl: cannot start %s (%s): %s\n", node, argv[0], strerror(-rc));

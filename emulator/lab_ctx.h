@@ -26,6 +26,7 @@ struct lab_ctx {
     bool run_open;
     bool live;         /* nodes in the namespaces, capturing live */
     bool tty;          /* progress lines on stderr */
+    bool append_logs;  /* spawned processes add to their log (restarts) */
     const char *pcap;  /* the frontend's input (replay), or NULL: live from in0 (start) */
     const char *speed; /* --pace */
     const char *hash;  /* --hash override, or NULL */

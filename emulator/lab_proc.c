@@ -38,7 +38,7 @@ static void child(struct lab_run *run, const struct lab_spawn *s, int go_fd, int
     snprintf(path, sizeof(path), "%s/logs/%s", run->dir, s->log_name ? s->log_name : s->node);
     if (!s->log_name)
         strncat(path, ".log", sizeof(path) - strlen(path) - 1);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | (s->append ? O_APPEND : O_TRUNC) | O_CLOEXEC, 0644);
     if (fd >= 0) {
         dup2(fd, STDERR_FILENO);
         if (out_pipe < 0)

@@ -34,6 +34,7 @@ struct lab_spawn {
     char *const *argv;    /* argv[0] is the program path */
     bool capture_stdout;  /* stdout to a pipe (out_fd) instead of the log file */
     const char *log_name; /* log file (default <node>.log) */
+    bool append;          /* add to the log file: a restart keeps its predecessor's lines */
 };
 
 /* Starts a process. Returns 0 and fills *p, or -errno. */

@@ -232,7 +232,8 @@ fi
 
 # 2d. follow --restart, run by hand in place of start's follower: worker-2,
 #     crashed and out of the view, is started again (a new pid); the manager
-#     takes it back, the frontend is told `up 2`, and worker 2 gets frames again
+#     takes it back, the frontend is told `up 2`, and worker 2 gets frames
+#     again; then logger-1 is killed and started again
 fpid=$(awk '$1 == "liveness" {print $4}' "$work/status-dead.out")
 case $fpid in '' | *[!0-9]*) bad "no pid for the follower in status"; fpid= ;; esac
 if [ -n "$fpid" ] && [ -n "$w2" ]; then
@@ -256,6 +257,21 @@ if [ -n "$fpid" ] && [ -n "$w2" ]; then
         echo "ok   follow --restart: worker-2 started again and taken back ('up 2'); $back of $nsent later frames went to it"
     else
         bad "after up 2: $nsent frames sent, worker 2 got $back ($before -> $after)"
+    fi
+    # and a crashed logger: no view is waited for; the new one adds to the
+    # log of the old, and writes what the workers send from then on
+    lg=$(awk '$1 == "logger-1" && $5 == "running" {print $4}' "$work/status-back.out")
+    if [ -n "$lg" ]; then
+        kill -KILL "$lg"
+        wait_line "logger-1: crashed (pid $lg gone); started again as pid [0-9]* (restart 1)" "$work/follow2.out" ||
+            bad "30 s after logger-1 was killed, follow --restart has not started it again: $(cat "$work/follow2.out")"
+        "$ctl" status "$topo" --run-dir "$run" >"$work/status-lg.out" 2>&1
+        nlg=$(awk '$1 == "logger-1" && $5 == "running" {print $4}' "$work/status-lg.out")
+        [ -n "$nlg" ] && [ "$nlg" != "$lg" ] || bad "status does not show logger-1 running again: $(cat "$work/status-lg.out")"
+        [ "$(grep -c '^# sluicectl started:' "$run/logs/logger-1.log")" = 2 ] ||
+            bad "the restarted logger's log does not follow its predecessor's: $(head -n 3 "$run/logs/logger-1.log")"
+    else
+        bad "no running logger-1 in status: $(cat "$work/status-back.out")"
     fi
     kill -TERM "$f2"
     wait "$f2" || bad "follow --restart exited non-zero on SIGTERM"
@@ -284,6 +300,9 @@ else
     rows=$(grep -vc '^#' "$conn")
     [ "$rows" -gt 0 ] || bad "$conn has no rows"
 fi
+# the conn rows came at stop, to the logger started again in 2d
+[ -z "${nlg:-}" ] || grep -q "logger done: [1-9][0-9]* records" "$run/logs/logger-1.log" ||
+    bad "the restarted logger wrote nothing: $(tail -n 3 "$run/logs/logger-1.log")"
 
 # the nodes' logs and sluicectl's output (an ASan+UBSan build reports
 # there): no sanitizer error
