@@ -19,7 +19,8 @@
  * frag_held == frag_released + frag_held_orphaned + held_now at every step;
  * a plain flow goes where its hash says; and (outer modes) a later
  * fragment found in the table, or released once its first fragment came,
- * goes where that first fragment went. */
+ * goes where that first fragment went. A second run over the same input
+ * makes the same decisions. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -55,6 +56,7 @@ struct run {
     unsigned held;
     struct dgram firsts[N_FIRSTS];
     unsigned n_firsts;
+    uint64_t digest; /* of every decision, in order */
 };
 
 static struct run R;
@@ -128,6 +130,7 @@ static void collect(struct run *r, uint64_t now)
             CHECK(c >= 1 && c <= MAX_FRAMES && r->state[c - 1] == 1);
             r->state[c - 1] = 2;
             r->held--;
+            r->digest = mix(r->digest, c << 16 ^ (uint64_t)(out[i].worker + 1) << 8 ^ out[i].why);
             check_worker(r, out[i].worker);
             CHECK(out[i].why == SL_LB_FRAG_RELEASED || out[i].why == SL_LB_FRAG_ORPHAN);
             const struct dgram *f = r->dg_known[c - 1] ? find_first(r, &r->dg[c - 1]) : NULL;
@@ -146,6 +149,7 @@ static void pick_one(struct run *r, const uint8_t *frame, uint32_t len, uint64_t
     sl_pkt_decode(&p, frame, len, SL_DLT_EN10MB);
     int w = sl_lb_pick(r->lb, &p, now, (void *)(uintptr_t)(i + 1), &why);
     CHECK(why < SL_LB_REASON_MAX);
+    r->digest = mix(r->digest, (uint64_t)(w + 2) << 8 ^ why);
     struct dgram d;
     bool frag = dgram_of(r, &p, &d);
     if (w == SL_LB_HELD) {
@@ -176,10 +180,9 @@ static void pick_one(struct run *r, const uint8_t *frame, uint32_t len, uint64_t
     }
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* One run of the balancer over the whole input; the digest of its decisions. */
+static uint64_t balance(const uint8_t *data, size_t size)
 {
-    if (size < 1)
-        return 0;
     const uint8_t flags = data[0];
     const enum sl_hash_mode mode = modes[flags & 7];
     struct sl_rdv_table *tab = NULL;
@@ -223,5 +226,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(R.state[k] != 1);
     sl_lb_free(R.lb);
     free(tab);
+    return R.digest;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    /* twice: the same frames in the same order get the same decisions */
+    uint64_t first = balance(data, size);
+    CHECK(balance(data, size) == first);
     return 0;
 }
