@@ -7,10 +7,8 @@
  * Input: one flags byte, then frames. Flags: low 4 bits pick the link type
  * from fuzz_dlts[]; bit 4 ignore checksums (zeek -C); bit 5 wire lengths
  * unknown; bit 6 a flow-table limit of 4 connections (evictions); bit 7
- * private address space is not local. A frame is a time step byte (low 7
- * bits, in milliseconds, or in seconds with the top bit set, so timeouts
- * fire), a 2-byte big-endian length (cut at the end of the input), then
- * the bytes. fuzz_seed --ana writes runs of pcap frames in this format.
+ * private address space is not local. The frames, with their time steps,
+ * as fuzz_runs.h has them (fuzz_seed --ana writes runs of pcap frames).
  *
  * Every record is read field by field and formatted as TSV and as JSON; a
  * conn.log record's state, protocol, uid and duration are ones Zeek can
@@ -26,6 +24,7 @@
 
 #include "fuzz_common.h"
 #include "fuzz_dlts.h"
+#include "fuzz_runs.h"
 #include "sl_ana.h"
 #include "sl_ana_mods.h"
 #include "sl_net.h"
@@ -121,22 +120,6 @@ static int on_write(void *ctx, const struct sl_log_schema *schema, const struct 
     return 0;
 }
 
-/* The next frame at *p (advancing it), or false at the end of the input. */
-static bool next_frame(const uint8_t **p, const uint8_t *end, double *ts, const uint8_t **frame,
-                       uint32_t *len)
-{
-    if (end - *p < 3)
-        return false;
-    uint8_t step = (*p)[0];
-    uint32_t want = (uint32_t)(*p)[1] << 8 | (*p)[2];
-    *p += 3;
-    *ts += (step & 0x7f) * (step & 0x80 ? 1.0 : 0.001);
-    *len = want < (uint32_t)(end - *p) ? want : (uint32_t)(end - *p);
-    *frame = *p;
-    *p += *len;
-    return true;
-}
-
 /* One analysis of the whole input, as a fresh standalone run. */
 static void analyse(const uint8_t *data, size_t size, struct seen *seen, struct sl_ana_stats *st)
 {
@@ -159,11 +142,11 @@ static void analyse(const uint8_t *data, size_t size, struct seen *seen, struct 
     CHECK(sl_ana_mods_attach(a, &mods) == 0);
 
     const uint8_t *p = data + 1, *end = data + size, *frame;
-    double ts = 1.6e9;
+    uint64_t now_ns = 0;
     uint32_t len;
     uint64_t frames = 0;
-    while (next_frame(&p, end, &ts, &frame, &len)) {
-        sl_ana_packet(a, ts, frame, len, (flags & 32) ? 0 : len, dlt);
+    while (fuzz_next_frame(&p, end, &now_ns, &frame, &len)) {
+        sl_ana_packet(a, 1.6e9 + (double)now_ns / 1e9, frame, len, (flags & 32) ? 0 : len, dlt);
         frames++;
     }
     sl_ana_finish(a);

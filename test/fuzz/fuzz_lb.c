@@ -7,11 +7,9 @@
  * bit 3 worker 3 of 8 is down; bit 4 a tiny fragment table (8 slots) and
  * held pool (4), so that evictions and a full pool happen; bit 5 held
  * frames are collected after every frame instead of every 8th; bit 6 by a
- * rendezvous table (as frontend-dpdk picks) instead of the weights. A frame
- * is a time step byte (low 7 bits, in milliseconds, or in seconds with the
- * top bit set), a 2-byte big-endian length (cut at the end of the input),
- * then an Ethernet frame. fuzz_seed --ana writes runs of pcap frames in
- * this format.
+ * rendezvous table (as frontend-dpdk picks) instead of the weights. The
+ * frames (Ethernet), with their time steps, as fuzz_runs.h has them
+ * (fuzz_seed --ana writes runs of pcap frames).
  *
  * Checked: every frame gets a live worker, -1 only when none is live, or is
  * held; every held frame comes back exactly once (at the latest when all
@@ -28,6 +26,7 @@
 #include <string.h>
 
 #include "fuzz_common.h"
+#include "fuzz_runs.h"
 #include "sl_lb.h"
 
 #define MAX_FRAMES 8192
@@ -204,18 +203,13 @@ static uint64_t balance(const uint8_t *data, size_t size)
         sl_lb_set_table(R.lb, tab);
     }
 
-    const uint8_t *p = data + 1, *end = data + size;
+    const uint8_t *p = data + 1, *end = data + size, *frame;
     uint64_t now = 1600000000ull * 1000000000ull;
+    uint32_t len;
     unsigned i = 0;
-    for (; end - p >= 3 && i < MAX_FRAMES; i++) {
-        uint8_t step = p[0];
-        uint32_t want = (uint32_t)p[1] << 8 | p[2], len;
-        p += 3;
-        now += (uint64_t)(step & 0x7f) * (step & 0x80 ? 1000000000ull : 1000000ull);
-        len = want < (uint32_t)(end - p) ? want : (uint32_t)(end - p);
-        sl_lb_prefetch(R.lb, p, len);
-        pick_one(&R, p, len, now, i, mode, tab);
-        p += len;
+    for (; i < MAX_FRAMES && fuzz_next_frame(&p, end, &now, &frame, &len); i++) {
+        sl_lb_prefetch(R.lb, frame, len);
+        pick_one(&R, frame, len, now, i, mode, tab);
         if ((flags & 32) || i % 8 == 7)
             collect(&R, now);
     }

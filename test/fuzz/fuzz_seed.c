@@ -1,9 +1,8 @@
 /* fuzz_seed [--ana] OUTDIR PCAP...: writes every frame of the pcaps to
  * OUTDIR as a fuzz_pkt input (selector byte for its link type, wire length
  * known, then the frame). With --ana, fuzz_ana inputs instead: runs of up
- * to ANA_FRAMES consecutive frames (flags byte for the link type, then per
- * frame its time step from the one before, length and bytes; see
- * fuzz_ana.c). Pcaps of link types the decoder does not take are skipped. */
+ * to ANA_FRAMES consecutive frames (flags byte for the link type, then the
+ * frames as fuzz_runs.h has them). Pcaps of link types the decoder does not take are skipped. */
 #include <errno.h>
 #include <pcap/pcap.h>
 #include <stdbool.h>
@@ -11,6 +10,7 @@
 #include <string.h>
 
 #include "fuzz_dlts.h"
+#include "fuzz_runs.h"
 
 #define ANA_FRAMES 48
 #define ANA_BYTES  15000 /* under run.sh's -max_len for ana */
@@ -49,21 +49,12 @@ struct run {
     double last;
 };
 
-/* fuzz_ana's time step byte for going from `from` to `to` seconds. */
-static uint8_t time_step(double from, double to)
-{
-    double d = to > from ? to - from : 0;
-    if (d < 0.1275)
-        return (uint8_t)(d * 1000 + 0.5);
-    return (uint8_t)(0x80 | (d < 127 ? (unsigned)(d + 0.5) : 127u));
-}
-
 /* Appends a frame to r, or returns false when it does not fit. */
 static bool run_add(struct run *r, double ts, const uint8_t *d, uint32_t len)
 {
     if (len > 0xffff || r->len + 3 + len > sizeof(r->buf))
         return false;
-    r->buf[r->len++] = r->frames ? time_step(r->last, ts) : 0;
+    r->buf[r->len++] = r->frames ? fuzz_time_step(r->last, ts) : 0;
     r->buf[r->len++] = (uint8_t)(len >> 8);
     r->buf[r->len++] = (uint8_t)len;
     memcpy(r->buf + r->len, d, len);
