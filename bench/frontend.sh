@@ -51,17 +51,27 @@ ncores=$(echo "$CORES" | awk -F, '{print NF}')
 
 # testpmd io, one forwarding lcore: per-second Rx-pps of port 0. It runs
 # until stopped; start-up (loading the pcap) takes a while on a busy machine,
-# so it gets time to spare and the same number of samples as the frontend is
-# taken once forwarding has begun (the first second skipped as warm-up).
+# so it is stopped once it has printed as many non-zero samples as the
+# frontend gives (with time to spare before the timeout in case it never
+# does), and the first is skipped as warm-up, as the frontend's is.
+tp_samples() {
+    awk '/NIC statistics for port/ { port = $6 }
+         /Rx-pps:/ && port == 0 && $2 > 0 { print $2 }' "$T/tp.log"
+}
 run_testpmd() {
+    : >"$T/tp.log" # the background job opens it only later
     # shellcheck disable=SC2046,SC2086
-    timeout -s INT "$((SECS + 15))" "$TESTPMD" $(lcores 1) $EAL_COMMON \
+    timeout -s INT "$((SECS + 30))" "$TESTPMD" $(lcores 1) $EAL_COMMON \
         --vdev "net_pcap0,rx_pcap=$T/mix.pcap,infinite_rx=1" $NULLS -- \
         --forward-mode=io --port-topology=chained --nb-cores=1 --stats-period 1 \
-        --no-flush-rx --total-num-mbufs="$MBUFS" >"$T/tp.log" 2>&1 || true
-    awk '/NIC statistics for port/ { port = $6 }
-         /Rx-pps:/ && port == 0 { print $2 }' "$T/tp.log" |
-        awk -v n="$SECS" '$1 > 0 { k++; if (k > 1 && k <= n) print }' | median
+        --no-flush-rx --total-num-mbufs="$MBUFS" >"$T/tp.log" 2>&1 &
+    tp=$!
+    while kill -0 "$tp" 2>/dev/null && [ "$(tp_samples | wc -l)" -lt "$SECS" ]; do
+        sleep 0.2
+    done
+    kill -INT "$tp" 2>/dev/null || true
+    wait "$tp" || true
+    tp_samples | awk -v n="$SECS" 'NR > 1 && NR <= n' | median
 }
 
 # frontend-dpdk with N forwarding lcores: per-second input rate
