@@ -14,8 +14,8 @@
 # the hypervisor took from the forwarding CPU, where /proc/stat counts it:
 # a round that lost some measured the neighbours). frontend-dpdk runs as the
 # product does: 8 workers, switch output, sym5, flow counting on. Then
-# frontend-dpdk alone with 1 and 2 forwarding lcores (two RX queues: the
-# file given twice to net_pcap).
+# frontend-dpdk alone with each forwarding-lcore count of FE_BENCH_SCALE
+# (one RX queue per lcore: the file given to net_pcap that many times).
 #
 # Environment:
 #   FE_BENCH_CORES    CPU list, main lcore first (default 0,1,2 or 0,1 on
@@ -133,6 +133,13 @@ echo "frontend-dpdk, 1 forwarding lcore (8 workers, switch, sym5): $(mpps "$B") 
 # last line on this machine: a difference inside it is noise.
 sort -g "$T/r" | awk -v m="$(median <"$T/r")" '{ a[NR] = $1 } END {
     if (NR) printf "per-round ratio: median %.2f, range %.2f-%.2f over %d rounds\n", m, a[1], a[NR], NR }'
+# The reference alone shows how much the machine moved between rounds: on a
+# quiet one testpmd's rounds agree within a few percent.
+sort -g "$T/a" | awk '{ a[NR] = $1 } END {
+    if (NR < 2 || a[1] <= 0) exit
+    x = a[NR] / a[1]
+    printf "testpmd-io alone: %.2f-%.2f Mpps between rounds (max/min %.2f)\n", a[1] / 1e6, a[NR] / 1e6, x
+    if (x > 1.25) print "bench/frontend: warning: testpmd alone moved by more than 25% between rounds: the neighbours, not the programs, set these rates; the ratio needs a quieter machine (the per-round median is the steadier figure here)" }'
 [ ! -s "$T/steal" ] || awk '{ a += $1; b += $2 } END {
     printf "time stolen from the forwarding CPU by the hypervisor: %.1f%% in testpmd runs, %.1f%% in frontend runs (mean)\n", a / NR, b / NR }' "$T/steal"
 for n in ${FE_BENCH_SCALE:-2}; do
